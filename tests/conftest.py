@@ -1,0 +1,102 @@
+"""Shared fixtures: one real PostgreSQL + PostGIS for the whole session.
+
+With GEOAPP_TEST_DATABASE_URL set the tests use that server; otherwise they start the embedded cluster
+(the same code as ``geoapp db up``) in a fresh directory under /tmp and stop it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from geoapp.api.app import create_app
+from geoapp.db import migrate
+from geoapp.db.cluster import Cluster
+from geoapp.db.engine import make_engine
+from geoapp.demo import load_demo
+from geoapp.divisions import load_divisions
+from geoapp.settings import Settings
+
+LAYERS = Path(__file__).resolve().parent.parent / "layers"
+
+
+def new_home(prefix: str = "geoapp-test-") -> Path:
+    """A directory the postgres user can reach (pytest's own tmp dirs are private to root)."""
+    home = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    home.chmod(0o755)
+    return home
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    external = os.environ.get("GEOAPP_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    home = new_home()
+    cluster = Cluster(home)
+    url = cluster.start()
+    yield url
+    cluster.stop()
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        load_divisions(conn, "通辽市", LAYERS)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def scratch_engine(database_url: str) -> Iterator[Engine]:
+    """An empty database of its own, for tests that migrate up and down."""
+    admin = make_engine(make_url(database_url).set(database="postgres"))
+    name = f"scratch_{os.getpid()}"
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(make_url(database_url).set(database=name))
+    yield engine
+    engine.dispose()
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def empty_db(engine: Engine) -> Engine:
+    """The session database with divisions and no projects."""
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE projects, project_progress RESTART IDENTITY CASCADE"))
+    return engine
+
+
+@pytest.fixture
+def demo_db(empty_db: Engine) -> Engine:
+    """The session database holding exactly the named demo projects."""
+    with empty_db.begin() as conn:
+        load_demo(conn, LAYERS)
+    return empty_db
+
+
+@pytest.fixture
+def client(settings: Settings, database_url: str, engine: Engine) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, database_url, engine=engine)) as test_client:
+        yield test_client
