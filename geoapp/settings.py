@@ -25,6 +25,14 @@ class Settings(BaseSettings):
     layers_dir: Path = REPO_ROOT / "layers"
     static_dir: Path = REPO_ROOT / "static"
     lang: str = "zh"
+    # Whether reading the map and the API needs a login (intranets differ); writing always does.
+    read_requires_login: bool = False
+    # Lifetime of a login token issued by POST /auth/login (scripts use `geoapp users token`, no expiry).
+    login_token_hours: int = 12
+    # Online basemaps offered by the web map besides the offline one (ids in layers/basemaps/basemaps.yaml,
+    # comma-separated, e.g. "tianditu,osm,amap"); empty = offline only (intranet).
+    basemaps: str = ""
+    tianditu_key: str | None = None
 
 
 def get_settings() -> Settings:

@@ -139,3 +139,63 @@ class ProjectProgress(Base):
         CheckConstraint("investment_completed >= 0", name="investment_completed_nonneg"),
         CheckConstraint("extract(day from month) = 1", name="month_first_day"),
     )
+
+
+# --- Accounts, change history and soft deletes (issue 4; migration 0002) ---------------------------------------
+import sqlalchemy as sa  # noqa: E402
+from sqlalchemy.dialects.postgresql import JSONB  # noqa: E402
+
+# Soft delete: a deleted project keeps its row (and its progress and history) until an admin restores it.
+# Every reader of projects must add ``Project.deleted_at.is_(None)``.
+Project.deleted_at = mapped_column(sa.DateTime(timezone=True), nullable=True)
+Project.deleted_by = mapped_column(Text, nullable=True)
+
+
+class User(Base):
+    """An account: admin (everything), editor (projects of the bound divisions only) or viewer (read only)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(Text)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(12))
+    divisions: Mapped[list[str]] = mapped_column(ARRAY(String(12)), default=list, server_default="{}")
+    disabled: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (CheckConstraint("role IN ('admin', 'editor', 'viewer')", name="role"),)
+
+
+class ApiToken(Base):
+    """A bearer token for scripts and the web map's login; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ProjectHistory(Base):
+    """One change of one project: who, when, and {field: [old, new]}; written by a trigger on every write."""
+
+    __tablename__ = "project_history"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    project_code: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(12))
+    actor: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    changes: Mapped[dict] = mapped_column(JSONB)
+
+    __table_args__ = (
+        CheckConstraint("action IN ('create', 'update', 'delete', 'restore', 'progress')", name="action"),
+        Index("ix_project_history_project_id_at", "project_id", "at"),
+    )

@@ -27,8 +27,11 @@ class UpsertCounts:
     unchanged: int = 0
 
 
-def upsert_projects(conn: Connection, rows: Iterable[Mapping], update: bool = True) -> UpsertCounts:
-    """Insert new codes and (when ``update``) rewrite changed ones; returns added/updated/unchanged."""
+def stage_projects(conn: Connection, rows: Iterable[Mapping]) -> None:
+    """COPY rows into the transaction's temporary table ``_project_load`` (``row_no``: where a row came from).
+
+    ``rows`` may be a generator: nothing is held in memory, so a million rows stream straight into COPY.
+    """
     raw = conn.connection.driver_connection
     with raw.cursor() as cur:
         cur.execute(
@@ -36,12 +39,18 @@ def upsert_projects(conn: Connection, rows: Iterable[Mapping], update: bool = Tr
             "code text, name text, sector text, tier text, status text, division_code text, "
             "total_investment numeric, planned_investment numeric, plan_year int, start_year int, end_year int, "
             "company text, responsible_unit text, leader text, scope text, lon float8, lat float8, "
-            "coord_source text, location_precision text, source text) ON COMMIT DROP"
+            "coord_source text, location_precision text, source text, row_no int) ON COMMIT DROP"
         )
         cur.execute("TRUNCATE _project_load")
-        with cur.copy(f"COPY _project_load ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        with cur.copy(f"COPY _project_load ({', '.join(COLUMNS)}, row_no) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([row.get(c) for c in COLUMNS])
+                copy.write_row([*(row.get(c) for c in COLUMNS), row.get("row_no")])
+
+
+def merge_staged(conn: Connection, update: bool = True) -> UpsertCounts:
+    """Upsert what ``stage_projects`` loaded: new codes are inserted, changed ones rewritten when ``update``."""
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur:
         distinct = " OR ".join(f"p.{c} IS DISTINCT FROM l.{c}" for c in DATA_COLUMNS)
         cur.execute(f"""
             SELECT count(*) FILTER (WHERE p.id IS NULL),
@@ -68,3 +77,9 @@ def upsert_projects(conn: Connection, rows: Iterable[Mapping], update: bool = Tr
     if not update:
         return UpsertCounts(added=added, unchanged=total - added)
     return UpsertCounts(added=added, updated=changed, unchanged=total - added - changed)
+
+
+def upsert_projects(conn: Connection, rows: Iterable[Mapping], update: bool = True) -> UpsertCounts:
+    """Insert new codes and (when ``update``) rewrite changed ones; returns added/updated/unchanged."""
+    stage_projects(conn, rows)
+    return merge_staged(conn, update)
