@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from geoapp import __version__
 from geoapp.api.routers import health
+from geoapp.api.routers import webmap as webmap_router
 from geoapp.db.engine import make_engine
 from geoapp.settings import Settings
 
@@ -33,6 +34,7 @@ def create_app(settings: Settings, database_url: str, engine: Engine | None = No
     app.state.settings = settings
     app.state.engine = engine or make_engine(database_url)
     app.include_router(health.router)
+    app.include_router(webmap_router.router)
 
     static = settings.static_dir
     if static.is_dir():
