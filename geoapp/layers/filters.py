@@ -408,6 +408,7 @@ def filter_parameters(layer: Layer) -> list[str]:
 def layer_filter(conn: Connection | None, layer: Layer, params: Params, layers_dir: Path) -> ColumnElement[bool]:
     """All filters of ``params`` over ``layer``, ANDed; ``sa.true()`` when there are none.
 
+    A layer with ``soft_delete_column`` always leaves its deleted rows out.
     ``conn`` resolves division names (may be None when no division parameter is used). Unknown parameter names
     are errors.
     """
@@ -416,6 +417,8 @@ def layer_filter(conn: Connection | None, layer: Layer, params: Params, layers_d
         if name not in allowed:
             raise FilterError(name, "未知参数", "unknown parameter", allowed)
     clauses: list[ColumnElement[bool]] = []
+    if layer.soft_delete_column:
+        clauses.append(layer.column(layer.soft_delete_column).is_(None))
     for spec in layer.filters.values():
         clause = _simple(conn, layer, layers_dir, spec, params)
         if clause is not None:

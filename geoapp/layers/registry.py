@@ -7,6 +7,7 @@ are written once against this description, so a new layer (routes, route stops) 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -22,6 +23,7 @@ from geoapp.errors import GeoappError
 PROPERTY_TYPES = {"string", "integer", "number", "boolean", "datetime", "date", "object"}
 FILTER_KINDS = {"in", "gte", "lte", "class", "contains"}
 STATS_AGGS = {"count", "sum", "count_by"}
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # property, column and layer names are written into SQL and JSON
 
 
 class LayerConfigError(GeoappError):
@@ -109,6 +111,7 @@ class Layer:
     properties: tuple[Property, ...]
     filters: dict[str, FilterSpec]
     keywords: tuple[str, ...] = ()
+    soft_delete_column: str | None = None
     stats_of: StatsOf | None = None
     stats: dict[str, Any] = field(default_factory=dict)
     tiles: dict[str, Any] = field(default_factory=dict)
@@ -130,8 +133,9 @@ class Layer:
     def table(self) -> sa.TableClause:
         """The source as a SQLAlchemy table: the ORM's own Table when the source is a mapped table, so a filter
         built here can be added to any query over the models without a second FROM entry."""
+        extra = (self.soft_delete_column,) if self.soft_delete_column else ()
         return _table(self.source, self.schema, self.id_column, self.geometry_column,
-                      tuple(p.column for p in self.properties), self.srid)
+                      tuple(p.column for p in self.properties) + extra, self.srid)
 
     def column(self, name: str) -> sa.ColumnElement:
         return self.table.c[name]
@@ -165,9 +169,24 @@ def _need(doc: dict, key: str, where: str) -> Any:
     return doc[key]
 
 
+def _check_names(doc: dict, where: str) -> None:
+    names = [doc.get("id"), doc.get("id_column"), (doc.get("geometry") or {}).get("column"),
+             doc.get("soft_delete_column")]
+    for p in doc.get("properties") or []:
+        names += [p.get("name"), p.get("column")]
+    for s in (doc.get("stats_of") or {}).get("properties") or []:
+        names += [s.get("name"), s.get("column")]
+    for f in (doc.get("filters") or {}).values():
+        names += [f.get("column"), *(f.get("columns") or [])]
+    for name in names:
+        if name is not None and not NAME.match(str(name)):
+            raise LayerConfigError(f"{where}: 名称只能用字母、数字和下划线 / invalid name {name!r} (use [A-Za-z0-9_])")
+
+
 def parse_layer(doc: dict, path: Path | None = None) -> Layer:
     """One layer from its YAML mapping; errors name the file and the key."""
     where = str(path or doc.get("id", "layer"))
+    _check_names(doc, where)
     geometry = _need(doc, "geometry", where)
     properties = []
     for i, p in enumerate(_need(doc, "properties", where)):
@@ -224,7 +243,8 @@ def parse_layer(doc: dict, path: Path | None = None) -> Layer:
         geometry_column=_need(geometry, "column", where), geometry_type=geometry.get("type", "Geometry"),
         srid=int(geometry.get("srid", 4326)),
         default_sort=tuple(doc.get("default_sort") or [doc["id_column"]]), properties=tuple(properties),
-        filters=filters, keywords=tuple(doc.get("keywords") or ()), stats_of=stats_of, stats=doc.get("stats") or {},
+        filters=filters, keywords=tuple(doc.get("keywords") or ()),
+        soft_delete_column=doc.get("soft_delete_column"), stats_of=stats_of, stats=doc.get("stats") or {},
         tiles=doc.get("tiles") or {}, export=doc.get("export") or {}, style=doc.get("style") or {}, path=path,
     )
 
