@@ -1,0 +1,507 @@
+// 通辽市重大项目地图: the page. Reads its configuration from /webmap/config and all data from the layers API
+// (items, divisions with live statistics, /stats, tiles, exports), keeps the filter in the URL.
+import { applyBasemap, basemapEntries } from './basemaps.js';
+import { bannerTotalsHtml, DivisionLayer } from './divisions.js';
+import { count, money } from './format.js';
+import { label, lang, setLang, t, translatePage } from './i18n.js';
+import { glyphSvg, sizeFor } from './icons.js';
+import { ProjectLayer } from './projects.js';
+import { emptyState, filterQuery, fromUrl, LIST_FILTERS, toUrl } from './state.js';
+
+const L = window.L;
+const CORE_COLLECTIONS = new Set(['projects', 'divisions']);
+const $ = (sel) => document.querySelector(sel);
+const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+const app = {
+  state: emptyState(),
+  config: null,
+  vocab: {},
+  sectors: new Map(),
+  classes: [],
+  stats: null,
+  matched: 0,
+  mode: 'markers',
+  collections: [],
+  extra: new Map(),
+  timings: { start: performance.now() },
+  errors: [],
+  loads: 0,
+};
+window.geoapp = app;
+let readyResolve;
+app.ready = new Promise((resolve) => { readyResolve = resolve; });
+
+async function fetchJson(url) {
+  const r = await fetch(url, { headers: { Accept: 'application/geo+json, application/json' } });
+  if (!r.ok) {
+    let detail = `${r.status}`;
+    try {
+      const body = await r.json();
+      detail = body.detail || body.description || body.message || JSON.stringify(body);
+    } catch (e) { /* not JSON */ }
+    throw new Error(typeof detail === 'string' ? detail : JSON.stringify(detail));
+  }
+  return r.json();
+}
+
+function showStatus(text) {
+  $('#map-status').textContent = text || '';
+}
+
+function showError(err) {
+  app.errors.push(String(err.message || err));
+  showStatus(`${t('error')}: ${err.message || err}`);
+}
+
+// ---- filter form ---------------------------------------------------------------------------------------------
+
+/** Filter checkboxes: a box is checked when its value is selected; none selected means no filter (all values). */
+function selected(key, code) {
+  return app.state[key].includes(code);
+}
+
+function toggleSelected(key, code, on) {
+  const all = (app.vocab[key] || []).map((x) => x.code);
+  const sel = new Set(app.state[key]);
+  if (on) sel.add(code);
+  else sel.delete(code);
+  app.state[key] = sel.size === all.length ? [] : all.filter((c) => sel.has(c));
+}
+
+/** Legend toggles: a sector is shown when it is selected or nothing is; hiding the last shown one is refused. */
+function shown(key, code) {
+  return app.state[key].length === 0 || app.state[key].includes(code);
+}
+
+function toggleShown(key, code, on) {
+  const all = (app.vocab[key] || []).map((x) => x.code);
+  const vis = new Set(app.state[key].length ? app.state[key] : all);
+  if (on) vis.add(code);
+  else vis.delete(code);
+  if (vis.size === 0) return false;
+  app.state[key] = vis.size === all.length ? [] : all.filter((c) => vis.has(c));
+  return true;
+}
+
+function renderChecks(key, el, withSwatch) {
+  el.innerHTML = (app.vocab[key] || []).map((term) => `
+    <label><input type="checkbox" name="${key}" value="${esc(term.code)}" ${selected(key, term.code) ? 'checked' : ''}>
+      ${withSwatch ? glyphSvg(term.icon, { color: term.color, cls: 'glyph swatch-glyph' }) : ''}
+      <span>${esc(label(term))}</span></label>`).join('');
+}
+
+function option(value, text, selected) {
+  return `<option value="${esc(value)}" ${selected ? 'selected' : ''}>${esc(text)}</option>`;
+}
+
+function renderForm() {
+  const s = app.state;
+  renderChecks('sector', $('#f-sector'), true);
+  renderChecks('tier', $('#f-tier'), false);
+  renderChecks('status', $('#f-status'), false);
+  const divisions = app.divisionList || [];
+  $('#f-division').innerHTML = option('', t('showAll'), !s.division) +
+    divisions.map((d) => option(d.code, label(d), s.division === d.code)).join('');
+  $('#f-investment_class').innerHTML = option('', t('any'), !s.investment_class) +
+    app.classes.map((c) => option(c.code, label(c), s.investment_class === c.code)).join('');
+  const now = new Date().getFullYear();
+  const years = new Set();
+  for (let y = now + 3; y >= now - 10; y -= 1) years.add(String(y));
+  if (s.start_year) years.add(s.start_year);
+  $('#f-start_year').innerHTML = option('', t('any'), !s.start_year) +
+    [...years].sort().reverse().map((y) => option(y, y, s.start_year === y)).join('');
+  $('#filters [name=q]').value = s.q;
+}
+
+function bindForm() {
+  const form = $('#filters');
+  form.addEventListener('change', (e) => {
+    const el = e.target;
+    if (LIST_FILTERS.includes(el.name)) toggleSelected(el.name, el.value, el.checked);
+    else if (el.name && el.name !== 'q') app.state[el.name] = el.value;
+    else return;
+    filterChanged();
+  });
+  let timer = null;
+  form.querySelector('[name=q]').addEventListener('input', (e) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      app.state.q = e.target.value.trim();
+      filterChanged();
+    }, 350);
+  });
+  form.addEventListener('submit', (e) => e.preventDefault());
+  $('#reset').addEventListener('click', () => {
+    for (const k of LIST_FILTERS) app.state[k] = [];
+    Object.assign(app.state, { division: '', investment_class: '', start_year: '', q: '' });
+    renderForm();
+    filterChanged();
+  });
+}
+
+function filterChanged() {
+  toUrl(app.state);
+  renderLayerList();
+  refresh();
+}
+
+// ---- layer list and legend -----------------------------------------------------------------------------------
+
+function renderLayerList() {
+  const s = app.state;
+  const bySector = app.stats?.by_sector || {};
+  const sectorRows = (app.vocab.sector || []).map((term) => `
+    <label><input type="checkbox" name="sector" value="${esc(term.code)}" ${shown('sector', term.code) ? 'checked' : ''}>
+      ${glyphSvg(term.icon, { color: term.color })}<span>${esc(label(term))}</span>
+      <span class="count">${countOf(bySector[term.code])}</span></label>`).join('');
+  const sizes = [null, ...app.classes].map((c) => {
+    const d = sizeFor(c ? c.min : 0, app.classes);
+    return `<div><i style="width:${d}px;height:${d}px"></i>${esc(c ? label(c) : t('below500w'))}</div>`;
+  }).join('');
+  const ramp = app.divisions ? app.divisions.legend() : [];
+  const rampHtml = ramp.length ? `<div class="ramp">${ramp.map(([c]) => `<span style="background:${c}"></span>`).join('')}</div>
+      <div class="ramp-labels"><span>${esc(ramp[0][1])}</span><span>${esc(ramp[ramp.length - 1][2])}</span></div>` : '';
+  const basemaps = (app.basemaps || []).map((b) => `
+    <label><input type="radio" name="basemap" value="${esc(b.id)}" ${s.basemap === b.id ? 'checked' : ''}>
+      <span>${esc(b.title())}</span></label>`).join('');
+  const extras = app.collections.filter((c) => !CORE_COLLECTIONS.has(c.id)).map((c) => `
+    <label><input type="checkbox" name="collection" value="${esc(c.id)}" ${app.extra.has(c.id) ? 'checked' : ''}>
+      <span>${esc(lang() === 'en' ? c.title_en || c.title : c.title)}</span></label>`).join('');
+  $('#layer-list').innerHTML = `
+    <div class="group" data-testid="legend-projects">
+      <label class="group-title"><input type="checkbox" name="projects" ${s.projects !== '0' ? 'checked' : ''}>
+        <span>${t('projects')}${app.mode === 'tiles' ? ` ${t('tiles')}` : ''}</span></label>
+      ${sectorRows}
+      <div class="sizes">${sizes}</div>
+      <p class="hint">${t('sizeLegend')}</p>
+    </div>
+    <div class="group">
+      <label class="group-title"><input type="checkbox" name="divisions" ${s.divisions !== '0' ? 'checked' : ''}>
+        <span>${t('divisionsLayer')}</span></label>
+      <div class="checks inline">
+        ${['count', 'investment', 'none'].map((m) => `<label><input type="radio" name="choro" value="${m}"
+          ${s.choro === m ? 'checked' : ''}><span>${t({ count: 'byCount', investment: 'byInvestment', none: 'noChoropleth' }[m])}</span></label>`).join('')}
+      </div>
+      ${rampHtml}
+    </div>
+    <div class="group"><div class="group-title">${t('basemap')}</div>${basemaps}</div>
+    ${extras ? `<div class="group"><div class="group-title">${t('otherLayers')}</div>${extras}</div>` : ''}`;
+}
+
+function countOf(n) {
+  return n === undefined || n === null ? '0' : count(n);
+}
+
+function bindLayerList() {
+  $('#layer-list').addEventListener('change', (e) => {
+    const el = e.target;
+    const s = app.state;
+    if (el.name === 'sector') {
+      if (!toggleShown('sector', el.value, el.checked)) {
+        el.checked = true;
+        return;
+      }
+      renderForm();
+      filterChanged();
+    } else if (el.name === 'projects') {
+      s.projects = el.checked ? '1' : '0';
+      app.projects.setVisible(el.checked);
+      toUrl(s, { replace: true });
+    } else if (el.name === 'divisions') {
+      s.divisions = el.checked ? '1' : '0';
+      if (el.checked) app.map.addLayer(app.divisions.group);
+      else app.map.removeLayer(app.divisions.group);
+      toUrl(s, { replace: true });
+    } else if (el.name === 'choro') {
+      s.choro = el.value;
+      app.divisions.setMode(el.value);
+      toUrl(s);
+      renderLayerList();
+    } else if (el.name === 'basemap') {
+      s.basemap = el.value;
+      setBasemap();
+      toUrl(s);
+    } else if (el.name === 'collection') {
+      toggleCollection(el.value, el.checked);
+    }
+  });
+}
+
+async function toggleCollection(id, on) {
+  if (!on) {
+    const layer = app.extra.get(id);
+    if (layer) app.map.removeLayer(layer);
+    app.extra.delete(id);
+    return;
+  }
+  try {
+    const fc = await fetchJson(`/collections/${encodeURIComponent(id)}/items?limit=10000`);
+    const layer = L.geoJSON(fc, {
+      style: (f) => ({ color: f.properties?.color || '#0b6efd', weight: 4, opacity: 0.85 }),
+      pointToLayer: (f, latlng) => L.circleMarker(latlng, {
+        radius: 6, color: '#fff', weight: 1.5, fillColor: f.properties?.color || '#0b6efd', fillOpacity: 1,
+      }),
+      onEachFeature: (f, l) => {
+        const p = f.properties || {};
+        const text = p.name || p.title || p.project_name || f.id;
+        if (text) l.bindTooltip(esc(text));
+      },
+    }).addTo(app.map);
+    app.extra.set(id, layer);
+  } catch (err) {
+    showError(err);
+  }
+}
+
+// ---- summary strip, banner panel, exports --------------------------------------------------------------------
+
+function renderSummary() {
+  const st = app.stats;
+  if (!st) {
+    $('#summary').textContent = t('loading');
+    return;
+  }
+  const tiers = (app.vocab.tier || []).map((term) =>
+    `<span class="chip">${esc(label(term))} <b data-testid="summary-tier-${esc(term.code)}">${countOf(st.by_tier?.[term.code])}</b></span>`).join('');
+  const classes = app.classes.map((c) =>
+    `<span class="chip">${esc(label(c))} <b data-testid="summary-class-${esc(c.code)}">${countOf(st.by_class?.[c.code])}</b></span>`).join('');
+  $('#summary').innerHTML = `
+    <span class="chip">${t('projects')} <b data-testid="summary-count">${count(st.count)}</b></span>
+    <span class="chip">${t('totalInvestment')} <b data-testid="summary-investment">${money(st.total_investment ?? 0)}</b></span>
+    ${tiers}${classes}`;
+}
+
+function renderBanner() {
+  const el = $('#banner-stats');
+  const code = app.state.banner;
+  const f = code && app.divisions?.byCode?.get(code);
+  if (!f) {
+    el.innerHTML = `<p class="hint">${t('clickBanner')}</p>`;
+    return;
+  }
+  el.innerHTML = bannerTotalsHtml(f, app.vocab);
+}
+
+function renderExports() {
+  const q = filterQuery(app.state);
+  const sep = q ? '&' : '';
+  const items = `/collections/projects/items?${q}${sep}`;
+  const langPart = lang() === 'en' ? '&lang=en' : '';
+  $('#exports').innerHTML = `
+    <a data-testid="export-xlsx" href="${items}f=xlsx${langPart}" download>${t('exportXlsx')}</a>
+    <a data-testid="export-csv" href="${items}f=csv${langPart}" download>${t('exportCsv')}</a>
+    <a data-testid="export-geojson" href="${items}f=geojson" download>${t('exportGeojson')}</a>
+    <a data-testid="export-html" href="/webmap/export.html?${q}${sep}lang=${lang()}" download>${t('exportHtml')}</a>`;
+}
+
+function bannerClicked(code) {
+  app.state.banner = code;
+  toUrl(app.state);
+  const b = app.divisions.bounds(code);
+  if (b) app.map.fitBounds(b, { padding: [20, 20] });
+  renderBanner();
+  if (window.matchMedia('(max-width: 760px)').matches) document.body.classList.add('panel-open');
+}
+
+// ---- popup card ------------------------------------------------------------------------------------------------
+
+function termLabel(vocabName, code) {
+  const term = (app.vocab[vocabName] || []).find((x) => x.code === code);
+  return term ? label(term) : code ?? '—';
+}
+
+function cardHtml(f) {
+  const p = f.properties;
+  const code = p.code ?? f.id;
+  const division = (app.divisionList || []).find((d) => d.code === p.division_code);
+  const years = [p.start_year, p.end_year].filter((y) => y !== null && y !== undefined).join('–') || '—';
+  const row = (k, v) => `<tr><th>${t(k)}</th><td>${v === null || v === undefined || v === '' ? '—' : v}</td></tr>`;
+  const synthetic = p.source === 'synthetic';
+  return `<div class="card" data-testid="card">
+    <h3>${esc(p.name)}</h3>
+    ${synthetic ? `<p class="synthetic">合成数据 / synthetic</p>` : ''}
+    <table>
+      ${row('code', esc(code))}
+      ${row('company', esc(p.company))}
+      ${row('sector', esc(termLabel('sector', p.sector)))}
+      ${row('tier', esc(termLabel('tier', p.tier)))}
+      ${row('status', esc(termLabel('status', p.status)))}
+      ${row('division', esc(division ? label(division) : p.division_code))}
+      ${row('totalInvestment', p.total_investment === null || p.total_investment === undefined ? t('unknownInvestment') : money(p.total_investment))}
+      ${row('years', esc(years))}
+      ${row('scope', esc(p.scope))}
+      ${row('responsibleUnit', esc(p.responsible_unit))}
+      ${row('leader', esc(p.leader))}
+      ${row('precision', esc(p.location_precision ? t(p.location_precision) : ''))}
+      ${row('source', esc(p.source))}
+    </table>
+    <p><a data-testid="card-json" href="/collections/projects/items/${encodeURIComponent(code)}?f=json" target="_blank">${t('json')}</a></p>
+  </div>`;
+}
+
+async function projectClicked(code, latlng) {
+  const popup = L.popup({ maxWidth: 340, autoPanPadding: [20, 20] }).setLatLng(latlng)
+    .setContent(`<div class="card">${t('loading')}</div>`).openOn(app.map);
+  try {
+    const f = await fetchJson(`/collections/projects/items/${encodeURIComponent(code)}`);
+    popup.setContent(cardHtml(f));
+  } catch (err) {
+    popup.setContent(`<div class="card">${t('error')}: ${esc(err.message)}</div>`);
+  }
+}
+
+// ---- data --------------------------------------------------------------------------------------------------------
+
+let generation = 0;
+
+async function refresh() {
+  const gen = ++generation;
+  const q = filterQuery(app.state);
+  const sep = q ? '?' : '';
+  showStatus(t('loading'));
+  renderExports();
+  try {
+    const [stats, divisions] = await Promise.all([
+      fetchJson(`/stats${sep}${q}`),
+      fetchJson(`/collections/divisions/items${sep}${q}${q ? '&' : '?'}limit=1000`),
+    ]);
+    if (gen !== generation) return;
+    app.stats = normaliseStats(stats);
+    app.matched = app.stats.count;
+    app.divisions.setData(divisions);
+    app.divisionList = divisions.features.map((f) => ({ code: f.id ?? f.properties.code, ...f.properties }));
+    renderSummary();
+    renderBanner();
+    const result = await app.projects.load(q, app.matched, fetchJson);
+    if (gen !== generation || !result) return;
+    app.mode = result.mode;
+    if (result.mode === 'markers') await app.projects.settled();
+    if (gen !== generation) return;
+    renderLayerList();
+    app.loads += 1;
+    app.timings.rendered = performance.now();
+    showStatus('');
+    readyResolve(app);
+    document.body.dataset.loaded = String(app.loads);
+    document.body.dataset.query = q;
+  } catch (err) {
+    if (gen === generation) {
+      showError(err);
+      readyResolve(app);
+    }
+  }
+}
+
+/** The /stats answer as {count, total_investment, by_tier, by_sector, by_class}, whatever nesting it uses. */
+function normaliseStats(st) {
+  const pick = (...names) => names.map((n) => st[n]).find((v) => v !== undefined);
+  const asMap = (v) => {
+    if (!v) return {};
+    if (Array.isArray(v)) {
+      return Object.fromEntries(v.map((x) => [x.code ?? x.key ?? x.value, x.count ?? x.project_count ?? x.n]));
+    }
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, typeof x === 'object' ? x.count ?? x.project_count : x]));
+  };
+  return {
+    count: Number(pick('count', 'project_count', 'numberMatched') ?? 0),
+    total_investment: pick('total_investment', 'investment'),
+    by_tier: asMap(pick('by_tier', 'tier')),
+    by_sector: asMap(pick('by_sector', 'sector')),
+    by_class: asMap(pick('by_class', 'classes', 'investment_class', 'by_investment_class')),
+    raw: st,
+  };
+}
+
+function setBasemap() {
+  const { changed } = applyBasemap(L, app.map, app.basemaps, app.state.basemap);
+  if (changed) {
+    app.projects.reproject();
+    app.divisions.setData({ features: app.divisions.features });
+  }
+}
+
+// ---- language --------------------------------------------------------------------------------------------------
+
+function applyLanguage() {
+  translatePage();
+  $('#lang-switch').setAttribute('lang', lang() === 'en' ? 'zh-CN' : 'en');
+  renderForm();
+  renderLayerList();
+  renderSummary();
+  renderBanner();
+  renderExports();
+  app.divisions?.relabel();
+  app.map?.closePopup();
+}
+
+// ---- start -----------------------------------------------------------------------------------------------------
+
+async function start() {
+  app.state = fromUrl();
+  app.config = await fetchJson('/webmap/config');
+  const params = new URLSearchParams(window.location.search);
+  if (!params.has('lang')) app.state.lang = app.config.lang === 'en' ? 'en' : 'zh';
+  setLang(app.state.lang);
+  app.vocab = app.config.vocabularies;
+  app.sectors = new Map((app.vocab.sector || []).map((s) => [s.code, s]));
+  app.classes = app.config.classes?.investment_class || [];
+  app.divisionList = app.config.seats.map((s) => ({ ...s }));
+  for (const w of app.config.warnings || []) showStatus(w);
+
+  const map = L.map('map', { zoomControl: true, minZoom: 5, maxZoom: 18, worldCopyJump: false });
+  app.map = map;
+  const seats = app.config.seats;
+  if (seats.length) map.fitBounds(L.latLngBounds(seats.map((s) => [s.lat, s.lon])).pad(0.25));
+  else map.setView([43.65, 122.24], 7);
+  L.control.scale({ imperial: false }).addTo(map);
+  const status = L.DomUtil.create('div', 'status-line');
+  status.id = 'map-status';
+  map.getContainer().appendChild(status);
+
+  app.basemaps = basemapEntries(L, app.config);
+  if (!app.basemaps.some((b) => b.id === app.state.basemap)) app.state.basemap = 'offline';
+  app.divisions = new DivisionLayer(L, map, { seats, onBannerClick: bannerClicked });
+  app.divisions.mode = app.state.choro;
+  if (app.state.divisions !== '0') map.addLayer(app.divisions.group);
+  app.projects = new ProjectLayer(L, map, { sectors: app.sectors, classes: app.classes, onProjectClick: projectClicked });
+  app.projects.visible = app.state.projects !== '0';
+  setBasemap();
+
+  bindForm();
+  bindLayerList();
+  $('#lang-switch').addEventListener('click', () => {
+    app.state.lang = lang() === 'en' ? 'zh' : 'en';
+    setLang(app.state.lang);
+    toUrl(app.state);
+    applyLanguage();
+  });
+  $('#panel-toggle').addEventListener('click', () => {
+    const open = document.body.classList.toggle('panel-open');
+    $('#panel-toggle').setAttribute('aria-expanded', String(open));
+  });
+  window.addEventListener('popstate', () => {
+    const before = filterQuery(app.state);
+    const prev = app.state;
+    app.state = fromUrl();
+    setLang(app.state.lang);
+    if (prev.basemap !== app.state.basemap) setBasemap();
+    if (prev.choro !== app.state.choro) app.divisions.setMode(app.state.choro);
+    applyLanguage();
+    if (filterQuery(app.state) !== before) refresh();
+  });
+
+  applyLanguage();
+  fetchJson('/collections').then((c) => {
+    app.collections = (c.collections || []).map((x) => ({ id: x.id, title: x.title, title_en: x.title_en }));
+    renderLayerList();
+  }).catch(() => { /* the layer list keeps the core layers */ });
+  await refresh();
+  const b = app.state.banner && app.divisions.bounds(app.state.banner);
+  if (b) map.fitBounds(b, { padding: [20, 20] });
+}
+
+start().catch((err) => {
+  showError(err);
+  readyResolve(app);
+});
