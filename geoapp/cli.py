@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import Annotated
 
 import typer
 from sqlalchemy import Engine, text
@@ -154,3 +155,37 @@ def serve(
     host, port = host or settings.host, port or settings.port
     typer.echo(f"通辽市重大项目地图: http://{host}:{port}/")
     uvicorn.run(create_app(settings, url), host=host, port=port)
+
+
+# --- the standalone HTML map (issue 5) ---------------------------------------------------------------------------
+map_app = typer.Typer(help="地图 / maps", no_args_is_help=True)
+app.add_typer(map_app, name="map")
+
+
+@map_app.command("export")
+@user_errors
+def map_export(
+    out: Annotated[str, typer.Argument(help="输出 HTML 文件 / the HTML file to write")],
+    sector: Annotated[list[str] | None, typer.Option(help="行业领域（可多次） / sector (repeatable)")] = None,
+    tier: Annotated[list[str] | None, typer.Option(help="项目层级 / tier: 策划 储备 实施")] = None,
+    status: Annotated[list[str] | None, typer.Option(help="项目状态 / status")] = None,
+    division: Annotated[list[str] | None, typer.Option(help="旗县市区 / division: code, name, short form")] = None,
+    investment_class: Annotated[str | None, typer.Option(help="投资规模 / 500w, 1y, 5y")] = None,
+    start_year: Annotated[list[str] | None, typer.Option(help="开工年份 / start year")] = None,
+    q: Annotated[str | None, typer.Option("--q", help="名称或单位包含 / name or company contains")] = None,
+    cql: Annotated[str | None, typer.Option("--filter", help="CQL2-text filter")] = None,
+    lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
+) -> None:
+    """Write an offline HTML map (folium) of the projects matching the filters."""
+    from pathlib import Path
+
+    from geoapp.webmap.folium_export import export_map
+
+    params = {k: v for k, v in {
+        "sector": sector, "tier": tier, "status": status, "division": division, "investment_class": investment_class,
+        "start_year": start_year, "q": q, "filter": cql,
+    }.items() if v}
+    settings = get_settings()
+    with open_database(settings).connect() as conn:
+        n = export_map(conn, params, Path(out), settings.layers_dir, settings.static_dir, lang)
+    typer.echo(f"已导出 {n} 个项目 / exported {n} projects: {out}")
