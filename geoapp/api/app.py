@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from geoapp import __version__
-from geoapp.api.routers import health
+from geoapp.api.routers import features, health, stats, tiles
 from geoapp.api.routers import webmap as webmap_router
 from geoapp.db.engine import make_engine
 from geoapp.settings import Settings
@@ -35,6 +35,10 @@ def create_app(settings: Settings, database_url: str, engine: Engine | None = No
     app.state.engine = engine or make_engine(database_url)
     app.include_router(health.router)
     app.include_router(webmap_router.router)
+    # OGC API (layers): its "/" answers JSON to clients and the web map to browsers, so it goes before the index
+    app.include_router(features.router)
+    app.include_router(tiles.router)
+    app.include_router(stats.router)
 
     static = settings.static_dir
     if static.is_dir():

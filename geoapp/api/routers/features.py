@@ -1,0 +1,323 @@
+"""OGC API – Features: landing page, conformance, /api (OpenAPI 3.0), collections, queryables, items, one item.
+
+Items are GeoJSON built by PostgreSQL in one round trip (features, numberReturned, numberMatched); ``f=geojson``,
+``f=csv`` and ``f=xlsx`` stream the same query as a download (every match unless ``limit``/``offset`` are given).
+JSON is the default (GDAL and OWSLib send ``Accept: */*``); a browser asking for HTML at ``/`` gets the web map.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
+from sqlalchemy import Connection, func, text
+
+from geoapp import __version__
+from geoapp.api.routers.ogc_common import (
+    GEOJSON,
+    JSON,
+    OPENAPI_30,
+    NotFound,
+    base_url,
+    engine_of,
+    json_response,
+    layer_of,
+    layers_dir_of,
+    now_iso,
+    ogc_errors,
+    params_of,
+    stream,
+)
+from geoapp.api.routers.ogc_openapi import openapi_document
+from geoapp.exports import EXPORT_FORMATS, MEDIA_TYPES, iter_export
+from geoapp.layers import sql
+from geoapp.layers.filters import CRS84, FilterError
+from geoapp.layers.registry import Layer, registry
+from geoapp.layers.request import parse_query
+from geoapp.vocab import vocabularies
+
+router = APIRouter(tags=["OGC API – Features"])
+
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+]
+JSON_SCHEMA = "application/schema+json"
+GEOMETRY_SCHEMAS = {
+    "Point": "https://geojson.org/schema/Point.json",
+    "MultiPolygon": "https://geojson.org/schema/MultiPolygon.json",
+    "LineString": "https://geojson.org/schema/LineString.json",
+    "MultiLineString": "https://geojson.org/schema/MultiLineString.json",
+    "Polygon": "https://geojson.org/schema/Polygon.json",
+}
+JSON_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean",
+              "datetime": "string", "date": "string", "object": "object"}
+
+
+def _wants_html(request: Request) -> bool:
+    f = request.query_params.get("f")
+    if f:
+        return f == "html"
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept
+
+
+@router.get("/", include_in_schema=False)
+@ogc_errors
+def landing(request: Request) -> Response:
+    """The web map for browsers, the OGC landing page for clients (JSON is the default)."""
+    index = Path(request.app.state.settings.static_dir) / "index.html"
+    if _wants_html(request) and index.exists():
+        return FileResponse(index)
+    base = base_url(request)
+    return json_response({
+        "title": "通辽市重大项目地图 / Tongliao major-project map",
+        "description": "通辽市重大项目的 OGC API – Features、矢量瓦片与统计 / OGC API – Features, vector tiles "
+                       "and statistics of Tongliao's major projects",
+        "version": __version__,
+        "links": [
+            {"href": f"{base}/?f=json", "rel": "self", "type": JSON, "title": "本页 / this document"},
+            {"href": f"{base}/?f=html", "rel": "alternate", "type": "text/html", "title": "地图 / web map"},
+            {"href": f"{base}/api", "rel": "service-desc", "type": OPENAPI_30,
+             "title": "OpenAPI 3.0 定义 / API definition"},
+            {"href": f"{base}/docs", "rel": "service-doc", "type": "text/html", "title": "API 文档 / API docs"},
+            {"href": f"{base}/conformance", "rel": "conformance", "type": JSON,
+             "title": "一致性类 / conformance classes"},
+            {"href": f"{base}/collections", "rel": "data", "type": JSON, "title": "图层 / collections"},
+            {"href": f"{base}/tileMatrixSets", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+             "type": JSON, "title": "瓦片矩阵集 / tile matrix sets"},
+            {"href": f"{base}/stats", "rel": "related", "type": JSON, "title": "项目统计 / statistics"},
+        ],
+    })
+
+
+@router.get("/conformance")
+@ogc_errors
+def conformance(request: Request) -> Response:
+    return json_response({"conformsTo": CONFORMANCE})
+
+
+@router.get("/api", include_in_schema=False)
+@ogc_errors
+def api(request: Request) -> Response:
+    layers_dir = layers_dir_of(request)
+    doc = openapi_document(base_url(request), registry(layers_dir), vocabularies(layers_dir))
+    return json_response(doc, media_type=OPENAPI_30)
+
+
+def _extent(conn: Connection, layer: Layer) -> list[float] | None:
+    live = sa.true()
+    if layer.soft_delete_column:
+        live = layer.column(layer.soft_delete_column).is_(None)
+    box = sa.select(func.ST_Extent(layer.geometry).label("e")).where(live).subquery()
+    row = conn.execute(sa.select(func.ST_XMin(box.c.e), func.ST_YMin(box.c.e), func.ST_XMax(box.c.e),
+                                 func.ST_YMax(box.c.e))).one()
+    return [round(v, 6) for v in row] if row[0] is not None else None
+
+
+def _vocab_hints(layer: Layer, layers_dir: Path, conn: Connection) -> dict[str, list[dict]]:
+    vocabs = vocabularies(layers_dir)
+    out: dict[str, list[dict]] = {}
+    for prop in layer.properties:
+        if prop.vocabulary in vocabs:
+            out[prop.name] = [{"code": t.code, "zh": t.zh, "en": t.en, **{k: v for k, v in t.extra.items()
+                                                                            if k in ("color", "icon")}}
+                              for t in vocabs[prop.vocabulary].terms]
+        elif prop.vocabulary == "division":
+            out[prop.name] = [{"code": c, "zh": n, "en": e} for c, n, e in conn.execute(
+                text("SELECT code, name, coalesce(name_en, name) FROM divisions ORDER BY code"))]
+    return out
+
+
+def collection_doc(base: str, layer: Layer, conn: Connection, layers_dir: Path) -> dict:
+    cid = layer.id
+    items = f"{base}/collections/{cid}/items"
+    extent = _extent(conn, layer)
+    props = [{"name": p.name, "type": p.type, "title": p.title.as_dict(), **({"vocabulary": p.vocabulary}
+                                                                            if p.vocabulary else {}),
+              **({"unit": p.unit} if p.unit else {})} for p in layer.properties]
+    if layer.stats_of:
+        props += [{"name": s.name, "type": s.type, "title": s.title.as_dict(), "statistic": s.agg,
+                   **({"unit": s.unit} if s.unit else {})} for s in layer.stats_of.properties]
+    filters = [{"name": f.name, "kind": f.kind, "title": f.title.as_dict(),
+                **({"vocabulary": f.vocabulary} if f.vocabulary else {}),
+                **({"classes": [{"code": c.code, "min": c.min, **c.title.as_dict()} for c in f.classes]}
+                   if f.classes else {})} for f in layer.filters.values()]
+    doc: dict[str, Any] = {
+        "id": cid,
+        "title": layer.title.zh,
+        "description": f"{layer.description.zh} / {layer.description.en}",
+        "keywords": list(layer.keywords),
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "links": [
+            {"href": f"{base}/collections/{cid}", "rel": "self", "type": JSON, "title": layer.title.zh},
+            {"href": items, "rel": "items", "type": GEOJSON, "title": "要素 / features (GeoJSON)"},
+            {"href": f"{items}?f=geojson", "rel": "enclosure", "type": GEOJSON, "title": "下载 GeoJSON / download"},
+            {"href": f"{items}?f=csv", "rel": "enclosure", "type": MEDIA_TYPES["csv"], "title": "下载 CSV / download"},
+            {"href": f"{items}?f=xlsx", "rel": "enclosure", "type": MEDIA_TYPES["xlsx"],
+             "title": "下载 Excel / download"},
+            {"href": f"{base}/collections/{cid}/queryables", "type": JSON_SCHEMA, "title": "可查询属性 / queryables",
+             "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables"},
+            {"href": f"{base}/collections/{cid}/tiles", "type": JSON, "title": "矢量瓦片 / vector tiles",
+             "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"},
+            {"href": f"{base}/collections/{cid}/tiles/WebMercatorQuad/tilejson.json", "rel": "describedby",
+             "type": JSON, "title": "TileJSON"},
+        ],
+        "geoapp": {
+            "title": layer.title.as_dict(), "description": layer.description.as_dict(),
+            "idProperty": layer.id_column, "geometryType": layer.geometry_type, "properties": props,
+            "filters": filters, "defaultSort": list(layer.default_sort), "style": layer.style,
+            "vocabularies": _vocab_hints(layer, layers_dir, conn),
+            **({"statsOf": layer.stats_of.layer} if layer.stats_of else {}),
+        },
+    }
+    if extent:
+        doc["extent"] = {"spatial": {"bbox": [extent], "crs": CRS84}}
+    return doc
+
+
+@router.get("/collections")
+@ogc_errors
+def collections(request: Request) -> Response:
+    base, layers_dir = base_url(request), layers_dir_of(request)
+    with engine_of(request).connect() as conn:
+        docs = [collection_doc(base, layer, conn, layers_dir) for layer in registry(layers_dir).values()]
+    return json_response({
+        "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON, "title": "图层 / collections"}],
+        "collections": docs,
+    })
+
+
+@router.get("/collections/{collection_id}")
+@ogc_errors
+def collection(request: Request, collection_id: str) -> Response:
+    layer = layer_of(request, collection_id)
+    with engine_of(request).connect() as conn:
+        return json_response(collection_doc(base_url(request), layer, conn, layers_dir_of(request)))
+
+
+@router.get("/collections/{collection_id}/queryables")
+@ogc_errors
+def queryables(request: Request, collection_id: str) -> Response:
+    layer = layer_of(request, collection_id)
+    vocabs = vocabularies(layers_dir_of(request))
+    props: dict[str, Any] = {"geometry": {"$ref": GEOMETRY_SCHEMAS.get(layer.geometry_type,
+                                                                        "https://geojson.org/schema/Geometry.json"),
+                                          "x-ogc-role": "primary-geometry"}}
+    for p in layer.properties:
+        if p.type == "object":
+            continue
+        schema: dict[str, Any] = {"title": f"{p.title.zh} / {p.title.en}", "type": JSON_TYPES[p.type]}
+        if p.type == "datetime":
+            schema["format"] = "date-time"
+        if p.vocabulary in vocabs:
+            schema["enum"] = vocabs[p.vocabulary].codes
+        if p.name == layer.id_column:
+            schema["x-ogc-role"] = "id"
+        props[p.name] = schema
+    base = base_url(request)
+    return json_response({
+        "$schema": "https://json-schema.org/draft/2019-09/schema",
+        "$id": f"{base}/collections/{layer.id}/queryables",
+        "type": "object",
+        "title": layer.title.zh,
+        "properties": props,
+        "additionalProperties": False,
+    }, media_type=JSON_SCHEMA)
+
+
+def _page_links(request: Request, layer: Layer, returned: int, matched: int, limit: int, offset: int) -> list[dict]:
+    url = request.url
+    links = [
+        {"href": str(url), "rel": "self", "type": GEOJSON, "title": "本页 / this page"},
+        {"href": str(url.include_query_params(f="csv")), "rel": "alternate", "type": MEDIA_TYPES["csv"],
+         "title": "CSV"},
+        {"href": str(url.include_query_params(f="xlsx")), "rel": "alternate", "type": MEDIA_TYPES["xlsx"],
+         "title": "Excel"},
+        {"href": f"{base_url(request)}/collections/{layer.id}", "rel": "collection", "type": JSON,
+         "title": layer.title.zh},
+    ]
+    if offset + returned < matched:
+        links.append({"href": str(url.include_query_params(offset=offset + returned, limit=limit)), "rel": "next",
+                      "type": GEOJSON, "title": "下一页 / next page"})
+    if offset > 0:
+        links.append({"href": str(url.include_query_params(offset=max(offset - limit, 0), limit=limit)),
+                      "rel": "prev", "type": GEOJSON, "title": "上一页 / previous page"})
+    return links
+
+
+def _no_datetime(params: dict) -> None:
+    if "datetime" in params:
+        raise FilterError("datetime", "此图层没有时间属性", "this collection has no temporal property")
+
+
+@router.get("/collections/{collection_id}/items")
+@ogc_errors
+def items(request: Request, collection_id: str) -> Response:
+    layer = layer_of(request, collection_id)
+    params = params_of(request)
+    _no_datetime(params)
+    layers_dir = layers_dir_of(request)
+    engine = engine_of(request)
+    formats = ("json", *EXPORT_FORMATS)
+    with engine.connect() as conn:
+        q = parse_query(conn, layer, params, layers_dir, formats=formats, default_format="json")
+        if q.fmt == "json":
+            assert q.limit is not None
+            row = conn.execute(sql.items_statement(q.src, q.names, q.sort, q.limit, q.offset)).one()
+    if q.fmt != "json":
+        return stream(engine, lambda c: iter_export(c, layer, q.src, q.names, q.sort, q.fmt, layers_dir, q.lang,
+                                                     q.limit, q.offset),
+                      MEDIA_TYPES[q.fmt], f"{layer.id}.{q.fmt}")
+    head = {
+        "type": "FeatureCollection",
+        "numberMatched": row.matched,
+        "numberReturned": row.returned,
+        "timeStamp": now_iso(),
+        "links": _page_links(request, layer, row.returned, row.matched, q.limit, q.offset),
+    }
+    body = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1] + ',"features":[' + row.features + "]}"
+    return Response(body.encode(), media_type=GEOJSON)
+
+
+@router.get("/collections/{collection_id}/items/{feature_id}")
+@ogc_errors
+def item(request: Request, collection_id: str, feature_id: str) -> Response:
+    layer = layer_of(request, collection_id)
+    params = params_of(request)
+    with engine_of(request).connect() as conn:
+        q = parse_query(conn, layer, params, layers_dir_of(request), formats=("json",), default_format="json")
+        stmt = (sa.select(sql.feature_text(q.src, q.names)).select_from(q.src.from_)
+                .where(q.src.where, q.src.id == feature_id))
+        feature = conn.execute(stmt).scalar()
+    if feature is None:
+        raise NotFound(f"集合 {layer.id} 中没有要素 '{feature_id}' / no feature '{feature_id}' in {layer.id}")
+    base = base_url(request)
+    links = [
+        {"href": str(request.url), "rel": "self", "type": GEOJSON, "title": "本要素 / this feature"},
+        {"href": f"{base}/collections/{layer.id}", "rel": "collection", "type": JSON, "title": layer.title.zh},
+    ]
+    body = feature[:-1] + ',"links":' + json.dumps(links, ensure_ascii=False) + "}"
+    return Response(body.encode(), media_type=GEOJSON)

@@ -1,0 +1,126 @@
+"""What the OGC routers share: absolute links, query parameters, errors as OGC exception JSON, streamed bodies.
+
+No handler answers 500: bad input is a 400 naming the parameter, an unknown collection or feature a 404, a
+database that cannot be reached a 503.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+
+from geoapp.errors import GeoappError
+from geoapp.layers.filters import FilterError
+from geoapp.layers.registry import Layer, registry
+from geoapp.layers.request import as_params
+
+log = logging.getLogger(__name__)
+
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+class NotFound(GeoappError):
+    """An unknown collection or feature (HTTP 404)."""
+
+
+def error_response(status: int, code: str, description: str, **extra: Any) -> JSONResponse:
+    body = {"code": code, "description": description, **{k: v for k, v in extra.items() if v is not None}}
+    return JSONResponse(body, status_code=status)
+
+
+def ogc_errors(handler: Callable) -> Callable:
+    """Turn expected failures into OGC exception responses (400/404/503), never a 500."""
+
+    @functools.wraps(handler)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except FilterError as exc:
+            return error_response(400, "InvalidParameterValue", str(exc), parameter=exc.parameter,
+                                  allowed=exc.allowed)
+        except NotFound as exc:
+            return error_response(404, "NotFound", str(exc))
+        except GeoappError as exc:
+            return error_response(400, "InvalidParameterValue", str(exc))
+        except OperationalError as exc:
+            log.warning("database unavailable: %s", exc)
+            return error_response(503, "ServiceUnavailable",
+                                  "数据库暂不可用 / the database is not available, try again later")
+        except DBAPIError as exc:
+            first = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            return error_response(400, "InvalidParameterValue",
+                                  f"数据库拒绝了该查询 / the database rejected this query: {first}")
+        except SQLAlchemyError as exc:
+            log.exception("query failed")
+            return error_response(503, "ServiceUnavailable", f"查询失败 / query failed: {type(exc).__name__}")
+
+    return wrapper
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def params_of(request: Request) -> dict[str, list[str]]:
+    return as_params(request.query_params.multi_items())
+
+
+def engine_of(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def layers_dir_of(request: Request) -> Path:
+    return Path(request.app.state.settings.layers_dir)
+
+
+def layer_of(request: Request, collection_id: str) -> Layer:
+    layers = registry(layers_dir_of(request))
+    if collection_id not in layers:
+        raise NotFound(f"没有集合 '{collection_id}' / no collection '{collection_id}' "
+                       f"(collections: {', '.join(layers)})")
+    return layers[collection_id]
+
+
+def json_response(body: Any, media_type: str = JSON, status: int = 200) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), status_code=status,
+                    media_type=media_type)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def stream(engine: Engine, make_chunks: Callable[[Connection], Iterator[bytes]], media_type: str,
+           filename: str | None = None) -> StreamingResponse:
+    """Stream chunks produced over one connection; the first chunk is produced before answering, so a failure
+    there (e.g. an XLSX that would be too large) is still a clean 400, not a broken 200."""
+    conn = engine.connect()
+    try:
+        chunks = make_chunks(conn)
+        first = next(chunks, b"")
+    except BaseException:
+        conn.close()
+        raise
+
+    def body() -> Iterator[bytes]:
+        try:
+            yield from chain([first], chunks)
+        finally:
+            conn.close()
+
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'} if filename else None
+    return StreamingResponse(body(), media_type=media_type, headers=headers)

@@ -1,0 +1,171 @@
+"""Vector tiles: ``/collections/{id}/tiles/WebMercatorQuad/{z}/{x}/{y}`` (MVT from ST_AsMVT) and TileJSON.
+
+Tiles take the same filter parameters as items. Tile bounds come from morecantile's WebMercatorQuad; below a
+layer's ``tiles.cluster_max_zoom`` points are merged into grid clusters (``point_count``, summed investment, the
+most common sector, the project code when a cluster holds one project) so a whole-city view of 100,000 projects
+stays light. Features are ordered by id before the per-tile limit, so a tile is deterministic. An empty tile is a
+valid, empty MVT (200, zero bytes), not a 204.
+"""
+
+from __future__ import annotations
+
+import morecantile
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from geoapp.api.routers.features import _extent
+from geoapp.api.routers.ogc_common import (
+    JSON,
+    MVT,
+    NotFound,
+    base_url,
+    engine_of,
+    json_response,
+    layer_of,
+    layers_dir_of,
+    ogc_errors,
+    params_of,
+)
+from geoapp.layers import sql
+from geoapp.layers.filters import FilterError
+from geoapp.layers.request import parse_query
+
+router = APIRouter(tags=["OGC API – Tiles"])
+
+TMS_ID = "WebMercatorQuad"
+TMS = morecantile.tms.get(TMS_ID)
+MAX_ZOOM = 22
+MVT_FIELD_TYPES = {"string": "String", "integer": "Number", "number": "Number", "boolean": "Boolean"}
+
+
+def _tms_or_404(tms_id: str) -> morecantile.TileMatrixSet:
+    if tms_id != TMS_ID:
+        raise NotFound(f"不支持瓦片矩阵集 '{tms_id}' / unknown tile matrix set '{tms_id}' (available: {TMS_ID})")
+    return TMS
+
+
+@router.get("/tileMatrixSets")
+@ogc_errors
+def tile_matrix_sets(request: Request) -> Response:
+    base = base_url(request)
+    return json_response({"tileMatrixSets": [{
+        "id": TMS_ID, "title": TMS.title or "Google Maps Compatible for the World",
+        "links": [{"href": f"{base}/tileMatrixSets/{TMS_ID}", "rel": "self", "type": JSON}],
+    }]})
+
+
+@router.get("/tileMatrixSets/{tms_id}")
+@ogc_errors
+def tile_matrix_set(request: Request, tms_id: str) -> Response:
+    return json_response(_tms_or_404(tms_id).model_dump(mode="json", exclude_none=True))
+
+
+@router.get("/collections/{collection_id}/tiles")
+@ogc_errors
+def tilesets(request: Request, collection_id: str) -> Response:
+    layer = layer_of(request, collection_id)
+    base = base_url(request)
+    tiles = f"{base}/collections/{layer.id}/tiles/{TMS_ID}"
+    return json_response({"tilesets": [{
+        "title": f"{layer.title.zh} / {layer.title.en}",
+        "dataType": "vector",
+        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
+        "links": [
+            {"href": f"{tiles}/tilejson.json", "rel": "self", "type": JSON, "title": "TileJSON"},
+            {"href": f"{base}/tileMatrixSets/{TMS_ID}", "type": JSON,
+             "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"},
+            {"href": tiles + "/{z}/{x}/{y}", "rel": "item", "type": MVT, "templated": True},
+        ],
+    }]})
+
+
+@router.get("/collections/{collection_id}/tiles/{tms_id}/tilejson.json")
+@ogc_errors
+def tilejson(request: Request, collection_id: str, tms_id: str) -> Response:
+    layer = layer_of(request, collection_id)
+    _tms_or_404(tms_id)
+    params = params_of(request)
+    with engine_of(request).connect() as conn:
+        parse_query(conn, layer, params, layers_dir_of(request), formats=("json",), default_format="json")
+        extent = _extent(conn, layer) or [-180.0, -85.0511, 180.0, 85.0511]
+    query = request.url.query
+    template = f"{base_url(request)}/collections/{layer.id}/tiles/{TMS_ID}/{{z}}/{{x}}/{{y}}"
+    if query:
+        template += "?" + query
+    fields: dict[str, str] = {}
+    names = layer.tiles.get("properties") or [p.name for p in layer.properties]
+    types = {p.name: p.type for p in layer.properties}
+    if layer.stats_of:
+        types.update({s.name: s.type for s in layer.stats_of.properties})
+    for name in names:
+        if types.get(name) in MVT_FIELD_TYPES:
+            fields[name] = MVT_FIELD_TYPES[types[name]]
+    cluster_max = layer.tiles.get("cluster_max_zoom")
+    if cluster_max is not None:
+        fields["point_count"] = "Number"
+    minx, miny, maxx, maxy = extent
+    return json_response({
+        "tilejson": "3.0.0",
+        "name": layer.id,
+        "description": f"{layer.title.zh} / {layer.title.en}",
+        "scheme": "xyz",
+        "tiles": [template],
+        "minzoom": 0,
+        "maxzoom": MAX_ZOOM,
+        "bounds": extent,
+        "center": [round((minx + maxx) / 2, 6), round((miny + maxy) / 2, 6), 7],
+        "vector_layers": [{"id": layer.id, "fields": fields, "minzoom": 0, "maxzoom": MAX_ZOOM,
+                           "description": layer.description.zh}],
+        **({"geoapp": {"cluster_max_zoom": cluster_max}} if cluster_max is not None else {}),
+    })
+
+
+def _tile_numbers(z: str, x: str, y: str) -> tuple[int, int, int]:
+    try:
+        zi, xi, yi = int(z), int(x), int(y)
+    except ValueError:
+        raise FilterError("z/x/y", "瓦片编号须为整数", "tile numbers must be integers") from None
+    if not 0 <= zi <= MAX_ZOOM:
+        raise FilterError("z", f"缩放级别须在 0..{MAX_ZOOM}", f"zoom must be in 0..{MAX_ZOOM}")
+    n = 2 ** zi
+    if not (0 <= xi < n and 0 <= yi < n):
+        raise NotFound(f"瓦片 {zi}/{xi}/{yi} 不存在 / tile {zi}/{xi}/{yi} is outside the matrix (0..{n - 1})")
+    return zi, xi, yi
+
+
+@router.get("/collections/{collection_id}/tiles/{tms_id}/{z}/{x}/{y}")
+@ogc_errors
+def tile(request: Request, collection_id: str, tms_id: str, z: str, x: str, y: str) -> Response:
+    layer = layer_of(request, collection_id)
+    tms = _tms_or_404(tms_id)
+    zi, xi, yi = _tile_numbers(z, x.removesuffix(".mvt").removesuffix(".pbf"), y.removesuffix(".mvt")
+                               .removesuffix(".pbf"))
+    bounds = tuple(tms.xy_bounds(morecantile.Tile(xi, yi, zi)))
+    params = params_of(request)
+    conf = layer.tiles
+    names = conf.get("properties") or [p.name for p in layer.properties]
+    types = {p.name: p.type for p in layer.properties}
+    if layer.stats_of:
+        types.update({s.name: s.type for s in layer.stats_of.properties})
+    cluster_max = conf.get("cluster_max_zoom")
+    cluster_cell = None
+    cluster_props: dict[str, str] = {}
+    if cluster_max is not None and zi <= int(cluster_max) and layer.geometry_type == "Point":
+        cluster_cell = (bounds[2] - bounds[0]) * int(conf.get("cluster_cell_px", 256)) / sql.MVT_EXTENT
+        for name in names:
+            if types.get(name) == "number":
+                cluster_props[name] = "sum"
+            elif name != layer.id_column and _is_vocab(layer, name):
+                cluster_props[name] = "mode"
+    with engine_of(request).connect() as conn:
+        q = parse_query(conn, layer, params, layers_dir_of(request), formats=("mvt", "pbf"), default_format="mvt")
+        stmt = sql.tile_statement(layer, q.src, names, types, bounds, int(conf.get("max_features", 10000)),
+                                  cluster_cell, cluster_props)
+        data = conn.execute(stmt).scalar() or b""
+    return Response(bytes(data), media_type=MVT)
+
+
+def _is_vocab(layer, name: str) -> bool:
+    prop = layer.prop(name)
+    return bool(prop and prop.vocabulary)
