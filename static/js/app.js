@@ -393,22 +393,16 @@ async function refresh() {
   }
 }
 
-/** The /stats answer as {count, total_investment, by_tier, by_sector, by_class}, whatever nesting it uses. */
+/** The /stats answer (see geoapp/api/routers/stats.py) as {count, total_investment, by_tier, by_sector, by_class}. */
 function normaliseStats(st) {
-  const pick = (...names) => names.map((n) => st[n]).find((v) => v !== undefined);
-  const asMap = (v) => {
-    if (!v) return {};
-    if (Array.isArray(v)) {
-      return Object.fromEntries(v.map((x) => [x.code ?? x.key ?? x.value, x.count ?? x.project_count ?? x.n]));
-    }
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, typeof x === 'object' ? x.count ?? x.project_count : x]));
-  };
+  const counts = (entries) => Object.fromEntries((entries || []).map((e) => [e.code, e.count]));
   return {
-    count: Number(pick('count', 'project_count', 'numberMatched') ?? 0),
-    total_investment: pick('total_investment', 'investment'),
-    by_tier: asMap(pick('by_tier', 'tier')),
-    by_sector: asMap(pick('by_sector', 'sector')),
-    by_class: asMap(pick('by_class', 'classes', 'investment_class', 'by_investment_class')),
+    count: Number(st.total?.count ?? 0),
+    total_investment: st.total?.total_investment ?? 0,
+    investment_known: st.total?.investment_known ?? 0,
+    by_tier: counts(st.by_tier),
+    by_sector: counts(st.by_sector),
+    by_class: counts(st.by_investment_class),
     raw: st,
   };
 }
@@ -449,7 +443,7 @@ async function start() {
   app.divisionList = app.config.seats.map((s) => ({ ...s }));
   for (const w of app.config.warnings || []) showStatus(w);
 
-  const map = L.map('map', { zoomControl: true, minZoom: 5, maxZoom: 18, worldCopyJump: false });
+  const map = L.map('map', { zoomControl: true, minZoom: 5, maxZoom: 18, zoomSnap: 0.25 });
   app.map = map;
   const seats = app.config.seats;
   if (seats.length) map.fitBounds(L.latLngBounds(seats.map((s) => [s.lat, s.lon])).pad(0.25));
@@ -499,6 +493,7 @@ async function start() {
   await refresh();
   const b = app.state.banner && app.divisions.bounds(app.state.banner);
   if (b) map.fitBounds(b, { padding: [20, 20] });
+  else if (app.divisions.boundaries.getLayers().length) map.fitBounds(app.divisions.boundaries.getBounds(), { padding: [8, 8] });
 }
 
 start().catch((err) => {
