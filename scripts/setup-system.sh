@@ -18,6 +18,7 @@ want=(
   gdal-bin               # ogrinfo/ogr2ogr: a real OGC API client in the tests
   poppler-utils          # pdftotext/pdftoppm/pdffonts: checking printed maps
   fonts-noto-cjk         # Chinese text in the browser and in PDFs
+  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0  # WeasyPrint (printed route maps)
   chromium               # headless browser tests
 )
 command -v node >/dev/null 2>&1 || want+=(nodejs)

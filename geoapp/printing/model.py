@@ -1,0 +1,163 @@
+"""What a printed route is made of: a small typed structure the renderers draw from.
+
+The route planner stores routes its own way; ``geoapp.printing.source`` turns a stored route into a
+``RoutePrint`` so the map, the handbook, GPX and KML never reach into the planner's tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from shapely.geometry.base import BaseGeometry
+
+from geoapp.errors import GeoappError
+
+PAPERS = ("A4", "A3")
+ORIENTATIONS = ("portrait", "landscape")
+LANGS = ("zh", "en")
+TRAVEL_MODELS = ("road_network", "estimate")
+
+
+@dataclass(frozen=True)
+class Place:
+    """A named point the route passes that is not a project: the start, the end, an overnight stay."""
+
+    name: str
+    lon: float
+    lat: float
+
+
+@dataclass
+class StopPrint:
+    """One visit, in visiting order; the leg is the drive from the previous stop (or the day's start)."""
+
+    seq: int
+    day: int
+    code: str
+    name: str
+    lon: float
+    lat: float
+    arrival: datetime
+    departure: datetime
+    leg_km: float
+    leg_minutes: float
+    division: str = ""
+    division_en: str | None = None
+    sector: str | None = None
+    tier: str | None = None
+    status: str | None = None
+    company: str | None = None
+    total_investment: Decimal | None = None
+    planned_investment: Decimal | None = None
+    plan_year: int | None = None
+    scope: str | None = None
+    responsible_unit: str | None = None
+    leader: str | None = None
+    source: str | None = None
+    location_precision: str | None = None
+    notes: str = ""
+
+    @property
+    def stay_minutes(self) -> int:
+        return round((self.departure - self.arrival).total_seconds() / 60)
+
+
+@dataclass
+class DayPrint:
+    """One working day of a route: where it starts and ends (an overnight stay or the final end)."""
+
+    day: int
+    start: Place
+    end: Place
+    depart: datetime
+    arrive: datetime
+    final_leg_km: float
+    final_leg_minutes: float
+    overnight: bool = False
+
+
+@dataclass
+class RoutePrint:
+    """A planned route as printed: ordered stops with times, legs and totals, and its line in WGS84."""
+
+    id: str
+    name: str
+    travel_model: str
+    days: list[DayPrint]
+    stops: list[StopPrint]
+    line: BaseGeometry | None = None
+    color: str = "#c0392b"
+    planned_at: datetime | None = None
+    data_date: date | None = None
+    data_source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.travel_model not in TRAVEL_MODELS:
+            raise ValueError(f"travel_model must be one of {TRAVEL_MODELS}, not {self.travel_model!r}")
+
+    @property
+    def start(self) -> Place:
+        return self.days[0].start
+
+    @property
+    def end(self) -> Place:
+        return self.days[-1].end
+
+    @property
+    def total_km(self) -> float:
+        return sum(s.leg_km for s in self.stops) + sum(d.final_leg_km for d in self.days)
+
+    @property
+    def drive_minutes(self) -> float:
+        return sum(s.leg_minutes for s in self.stops) + sum(d.final_leg_minutes for d in self.days)
+
+    @property
+    def service_minutes(self) -> int:
+        return sum(s.stay_minutes for s in self.stops)
+
+    def stops_of(self, day: int) -> list[StopPrint]:
+        return [s for s in self.stops if s.day == day]
+
+    def points(self) -> list[tuple[float, float]]:
+        """Every place the route touches, in order, as (lon, lat)."""
+        pts: list[tuple[float, float]] = []
+        for d in self.days:
+            pts.append((d.start.lon, d.start.lat))
+            pts.extend((s.lon, s.lat) for s in self.stops_of(d.day))
+            pts.append((d.end.lon, d.end.lat))
+        return pts
+
+
+@dataclass(frozen=True)
+class PrintOptions:
+    """Paper, orientation and language of a printed map; ``orientation=None`` picks one from the route's shape."""
+
+    paper: str = "A4"
+    orientation: str | None = None
+    lang: str = "zh"
+
+    @classmethod
+    def parse(cls, paper: str | None = None, orientation: str | None = None, lang: str | None = None) -> PrintOptions:
+        """Check what a person asked for; a bad value raises a GeoappError naming the allowed ones."""
+        paper_n = (paper or "A4").strip().upper()
+        if paper_n not in PAPERS:
+            raise GeoappError(
+                f"参数 paper 无效：'{paper}'，可选 {' / '.join(PAPERS)} / "
+                f"invalid paper '{paper}': allowed values are {', '.join(PAPERS)}"
+            )
+        orient_n = (orientation or "").strip().lower() or None
+        if orient_n is not None and orient_n not in ORIENTATIONS:
+            raise GeoappError(
+                f"参数 orientation 无效：'{orientation}'，可选 portrait（纵向）/ landscape（横向） / "
+                f"invalid orientation '{orientation}': allowed values are {', '.join(ORIENTATIONS)}"
+            )
+        lang_n = (lang or "zh").strip().lower()
+        if lang_n not in LANGS:
+            raise GeoappError(
+                f"参数 lang 无效：'{lang}'，可选 zh（中文）/ en（英文） / "
+                f"invalid lang '{lang}': allowed values are {', '.join(LANGS)}"
+            )
+        return cls(paper_n, orient_n, lang_n)
