@@ -295,7 +295,8 @@ function renderExports() {
     <a data-testid="export-html" href="/webmap/export.html?${q}${sep}lang=${lang()}" download>${t('exportHtml')}</a>`;
 }
 
-function bannerClicked(code) {
+function bannerClicked(code, latlng) {
+  if (latlng && app.projects.hit(latlng)) return;
   app.state.banner = code;
   toUrl(app.state);
   const b = app.divisions.bounds(code);
@@ -373,7 +374,7 @@ async function refresh() {
     app.divisionList = divisions.features.map((f) => ({ code: f.id ?? f.properties.code, ...f.properties }));
     renderSummary();
     renderBanner();
-    const result = await app.projects.load(q, app.matched, fetchJson);
+    const result = await app.projects.load(q, app.matched, fetchJson, app.state.render);
     if (gen !== generation || !result) return;
     app.mode = result.mode;
     if (result.mode === 'markers') await app.projects.settled();

@@ -56,7 +56,7 @@ export class DivisionLayer {
       style: (f) => this.style(f),
       onEachFeature: (f, layer) => layer.on('click', (e) => {
         L.DomEvent.stopPropagation(e);
-        this.onBannerClick(f.id ?? f.properties.code);
+        this.onBannerClick(f.id ?? f.properties.code, e.latlng);
       }),
     });
     this.zones = L.layerGroup();
@@ -103,7 +103,7 @@ export class DivisionLayer {
       c.feature = f;
       c.on('click', (e) => {
         L.DomEvent.stopPropagation(e);
-        this.onBannerClick(seat.code);
+        this.onBannerClick(seat.code, e.latlng);
       });
       this.zones.addLayer(c);
     }

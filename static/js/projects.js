@@ -63,9 +63,9 @@ export class ProjectLayer {
   }
 
   /** Load the projects of a filter (query string of the layers API) knowing how many match. */
-  async load(query, matched, fetchJson) {
+  async load(query, matched, fetchJson, render = 'auto') {
     this.query = query;
-    if (matched > MARKER_LIMIT) {
+    if (render === 'tiles' || (render !== 'markers' && matched > MARKER_LIMIT)) {
       this.showTiles(query);
       return { mode: 'tiles', shown: matched };
     }
@@ -138,6 +138,11 @@ export class ProjectLayer {
   reproject() {
     if (this.mode === 'markers') this.showMarkers();
     else if (this.tiles) this.tiles.redraw();
+  }
+
+  /** In tile mode, a click on a drawn project opens it (the division under it must not take the click). */
+  hit(latlng) {
+    return this.mode === 'tiles' && this.tiles && this.visible ? this.tiles.hit(latlng) : false;
   }
 
   shownCount() {

@@ -4,7 +4,10 @@
 
 export const LIST_FILTERS = ['sector', 'tier', 'status'];
 export const SINGLE_FILTERS = ['division', 'investment_class', 'start_year', 'q'];
-const VIEW_KEYS = { lang: 'zh', choro: 'count', basemap: 'offline', banner: '', divisions: '1', projects: '1' };
+// render: auto (markers up to MARKER_LIMIT projects, vector tiles beyond), markers or tiles
+const VIEW_KEYS = {
+  lang: 'zh', choro: 'count', basemap: 'offline', banner: '', divisions: '1', projects: '1', render: 'auto',
+};
 
 export function emptyState() {
   return {

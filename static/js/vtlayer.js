@@ -44,7 +44,7 @@ function glyph(icon) {
 
 export function makeProjectTileLayer(L) {
   return L.GridLayer.extend({
-    options: { tileSize: 256, updateWhenZooming: false, keepBuffer: 2, maxNativeZoom: 18 },
+    options: { tileSize: 256, updateWhenZooming: false, keepBuffer: 2, maxNativeZoom: 18, pane: 'projectTiles' },
 
     initialize(options) {
       L.GridLayer.prototype.initialize.call(this, options);
@@ -53,6 +53,11 @@ export function makeProjectTileLayer(L) {
     },
 
     onAdd(map) {
+      if (!map.getPane('projectTiles')) {
+        const pane = map.createPane('projectTiles');
+        pane.style.zIndex = 450; // above the division choropleth, below markers and popups
+        pane.style.pointerEvents = 'none';
+      }
       L.GridLayer.prototype.onAdd.call(this, map);
       map.on('click', this.onMapClick, this);
     },
@@ -120,7 +125,7 @@ export function makeProjectTileLayer(L) {
             const x = p.x - origin.x;
             const y = p.y - origin.y;
             const n = clusterCount(it.props);
-            const r = n ? Math.min(26, 10 + 3 * Math.log10(n + 1) * 2) : sizeFor(it.props.total_investment,
+            const r = n ? Math.min(28, 7 + 5 * Math.log10(n + 1)) : sizeFor(it.props.total_investment,
               this.options.classes) / 2;
             if (x < -r || y < -r || x > size.x + r || y > size.y + r) continue;
             items.push({ x: p.x, y: p.y, r, props: it.props, lat: it.lat, lng: it.lng, n });
@@ -175,9 +180,15 @@ export function makeProjectTileLayer(L) {
     },
 
     onMapClick(e) {
+      this.hit(e.latlng);
+    },
+
+    /** Open the project (or zoom into the cluster) drawn at a clicked point; false when nothing is there. */
+    hit(latlng) {
       const map = this._map;
       const z = this._tileZoom;
-      if (z === undefined) return;
+      if (!map || z === undefined) return false;
+      const e = { latlng };
       const p = map.project(e.latlng, z);
       let best = null;
       let bestD = Infinity;
@@ -191,9 +202,10 @@ export function makeProjectTileLayer(L) {
           }
         }
       }
-      if (!best) return;
+      if (!best) return false;
       if (best.n) this.options.onZoomToCluster(L.latLng(best.lat, best.lng));
       else if (best.props.code) this.options.onProjectClick(best.props.code, L.latLng(best.lat, best.lng));
+      return true;
     },
 
     _removeTile(key) {

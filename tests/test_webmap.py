@@ -1,0 +1,436 @@
+"""The planners' web map in a real browser: Debian's Chromium driven by Playwright against a real uvicorn server
+over the test database (the named demo projects plus labelled synthetic ones).
+
+Every request that does not go to 127.0.0.1 is recorded and aborted, so "nothing leaves the machine" is checked,
+not assumed.
+"""
+
+from __future__ import annotations
+
+import base64
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy import Engine, text
+
+from geoapp.api.app import create_app
+from geoapp.demo import load_demo, load_synthetic
+from geoapp.ingest.coords import wgs84_to_gcj02
+from geoapp.settings import Settings
+from tests.conftest import LAYERS
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SYNTHETIC = 300
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def webmap_db(engine: Engine) -> Engine:
+    """The demo projects plus 300 synthetic ones (codes SYN-…, names marked 合成数据)."""
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE projects, project_progress RESTART IDENTITY CASCADE"))
+        load_demo(conn, LAYERS)
+        load_synthetic(conn, SYNTHETIC, LAYERS, seed=5)
+    return engine
+
+
+@pytest.fixture(scope="module")
+def server(webmap_db: Engine, database_url: str) -> Iterator[str]:
+    """A real uvicorn server on a free port; online basemaps configured but not shown by default."""
+    settings = Settings(database_url=database_url, basemaps="osm,amap")
+    port = _free_port()
+    config = uvicorn.Config(create_app(settings, database_url, engine=webmap_db), host="127.0.0.1", port=port,
+                            log_level="warning", lifespan="on")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not srv.started:
+        assert time.time() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Watched:
+    """A page with its console errors and the requests that tried to leave 127.0.0.1."""
+
+    def __init__(self, page: Page):
+        self.page = page
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+
+
+@pytest.fixture
+def watched(browser: Browser) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    w = Watched(page)
+    page.on("console", lambda m: w.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: w.errors.append(str(e)))
+
+    def guard(route):
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1", "data:", "blob:")):
+            route.continue_()
+        else:
+            w.outside.append(url)
+            route.abort()
+
+    page.route("**/*", guard)
+    yield w
+    context.close()
+
+
+def open_map(w: Watched, server: str, query: str = "") -> Page:
+    w.page.goto(f"{server}/{'?' + query if query else ''}")
+    w.page.wait_for_function("Number(document.body.dataset.loaded) >= 1", timeout=30000)
+    return w.page
+
+
+def wait_reload(page: Page, before: int) -> None:
+    page.wait_for_function(f"Number(document.body.dataset.loaded) > {before}", timeout=30000)
+
+
+def loads(page: Page) -> int:
+    return int(page.evaluate("document.body.dataset.loaded"))
+
+
+def api_count(server: str, query: str) -> int:
+    """How many projects the layers API returns for a filter (every page of items, and /stats must agree)."""
+    sep = "&" if query else ""
+    items = httpx.get(f"{server}/collections/projects/items?{query}{sep}limit=10000&properties=code").json()
+    stats = httpx.get(f"{server}/stats?{query}").json()
+    assert stats["total"]["count"] == len(items["features"])
+    return len(items["features"])
+
+
+def shown(page: Page) -> int:
+    return page.evaluate("geoapp.projects.shownCount()")
+
+
+def drawn_on_map(page: Page) -> int:
+    """Projects drawn in the current view: single markers plus the counts written on the cluster icons."""
+    return page.evaluate("""() => {
+        const singles = document.querySelectorAll('#map .pm').length;
+        const clusters = [...document.querySelectorAll('#map .marker-cluster-custom div')]
+            .reduce((s, el) => s + Number(el.textContent), 0);
+        return singles + clusters;
+    }""")
+
+
+def test_the_map_loads_with_no_console_errors_and_no_request_leaving_the_machine(watched, server):
+    page = open_map(watched, server)
+    assert page.title() == "通辽市重大项目地图"
+    assert page.locator("#map .leaflet-interactive").count() >= 8  # the division boundaries
+    assert watched.errors == []
+    assert watched.outside == []
+
+
+@pytest.mark.parametrize("query", [
+    "",
+    "sector=green_aluminium,lng",
+    "tier=implementation&investment_class=1y",
+    "division=150526&start_year=2024",
+    "q=%E9%A3%8E%E7%94%B5",  # 风电
+])
+def test_the_projects_shown_equal_the_api_count_for_the_same_filter(watched, server, query):
+    page = open_map(watched, server, query)
+    expected = api_count(server, query)
+    assert shown(page) == expected
+    assert page.get_by_test_id("summary-count").inner_text().replace(",", "") == str(expected)
+    page.evaluate("geoapp.map.fitBounds(geoapp.divisions.boundaries.getBounds().pad(0.2), {animate: false})")
+    page.wait_for_timeout(400)
+    assert drawn_on_map(page) == expected
+    assert watched.errors == []
+
+
+def test_the_whole_demo_library_is_on_the_map(watched, server, webmap_db):
+    page = open_map(watched, server)
+    with webmap_db.connect() as conn:
+        in_db = conn.execute(text("SELECT count(*) FROM projects WHERE deleted_at IS NULL")).scalar()
+    assert in_db == 8 + SYNTHETIC
+    assert shown(page) == in_db
+
+
+def test_changing_a_filter_changes_markers_summary_and_url_and_reloading_restores_it(watched, server):
+    page = open_map(watched, server)
+    total = shown(page)
+    before = loads(page)
+    page.locator("#f-tier input[value=implementation]").check()
+    wait_reload(page, before)
+    assert parse_qs(urlparse(page.url).query)["tier"] == ["implementation"]
+    expected = api_count(server, "tier=implementation")
+    assert 0 < expected < total
+    assert shown(page) == expected
+    assert page.get_by_test_id("summary-count").inner_text().replace(",", "") == str(expected)
+
+    before = loads(page)
+    page.select_option("#f-investment_class", "1y")
+    wait_reload(page, before)
+    expected2 = api_count(server, "tier=implementation&investment_class=1y")
+    assert shown(page) == expected2 < expected
+    assert "investment_class=1y" in page.url
+
+    page.reload()
+    page.wait_for_function("Number(document.body.dataset.loaded) >= 1")
+    assert shown(page) == expected2
+    assert page.locator("#f-tier input[value=implementation]").is_checked()
+    assert page.locator("#f-investment_class").input_value() == "1y"
+
+    page.go_back()  # the back button returns to the previous filter
+    page.wait_for_function(f"geoapp.projects.shownCount() === {expected}")
+    assert "investment_class" not in page.url
+    assert watched.errors == []
+
+
+def test_clicking_a_banner_zooms_to_it_and_shows_its_totals_by_tier_and_sector(watched, server, inner_points):
+    page = open_map(watched, server, "sector=green_aluminium,lng,wind_equipment")
+    page.locator("#layer-list input[name=projects]").uncheck()  # so the click lands on the polygon, not a marker
+    center_before = page.evaluate("geoapp.map.getCenter()")
+    lon, lat = inner_points["150526"]  # 扎鲁特旗
+    box = page.locator("#map").bounding_box()
+    pt = page.evaluate(f"geoapp.map.latLngToContainerPoint([{lat}, {lon}])")
+    page.mouse.click(box["x"] + pt["x"], box["y"] + pt["y"])
+    page.wait_for_selector("[data-testid=banner-name]")
+    assert "扎鲁特旗" in page.get_by_test_id("banner-name").inner_text()
+    expected = api_count(server, "sector=green_aluminium,lng,wind_equipment&division=150526")
+    assert page.get_by_test_id("banner-count").inner_text() == str(expected)
+    by_tier = page.locator("[data-testid=banner-by-tier] td.n").all_inner_texts()
+    by_sector = page.locator("[data-testid=banner-by-sector] td.n").all_inner_texts()
+    assert sum(int(n) for n in by_tier) == expected == sum(int(n) for n in by_sector)
+    assert len(by_sector) <= 3
+    page.wait_for_timeout(400)
+    # zoomed to the banner: the view is centred on it and holds it whole
+    assert page.evaluate("geoapp.map.getCenter()") != center_before
+    assert page.evaluate("""(() => { const b = geoapp.divisions.bounds('150526');
+        return geoapp.map.getBounds().contains(b) && b.contains(geoapp.map.getCenter()); })()""")
+    assert parse_qs(urlparse(page.url).query)["banner"] == ["150526"]
+    assert watched.errors == []
+
+
+def test_the_language_switch_turns_the_interface_to_english_and_back(watched, server):
+    page = open_map(watched, server)
+    assert page.locator("h1").inner_text() == "通辽市重大项目地图"
+    assert "新能源装备制造" in page.locator("#layer-list").inner_text()
+    page.click("#lang-switch")
+    assert page.locator("h1").inner_text() == "Tongliao major-project map"
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert "Wind-power equipment" in page.locator("#layer-list").inner_text()
+    assert "Projects" in page.get_by_test_id("summary").inner_text()
+    assert "lang=en" in page.url
+    page.reload()
+    page.wait_for_function("Number(document.body.dataset.loaded) >= 1")
+    assert page.locator("h1").inner_text() == "Tongliao major-project map"
+    page.click("#lang-switch")
+    assert page.locator("h1").inner_text() == "通辽市重大项目地图"
+    assert watched.errors == []
+
+
+def test_money_is_written_in_wan_and_yi_yuan(watched, server):
+    page = open_map(watched, server)
+    assert page.evaluate("import('/static/js/format.js').then(m => [m.money(672000), m.money(500), m.money(null)])") \
+        == ["67.2亿元", "500万元", "—"]
+
+
+def test_a_project_popup_shows_its_card_and_links_to_its_json(watched, server):
+    page = open_map(watched, server, "q=%E6%89%8E%E5%93%88%E6%B7%96%E5%B0%94")  # 扎哈淖尔
+    assert shown(page) == 1
+    page.evaluate("geoapp.map.setZoom(15, {animate: false})")
+    page.evaluate("(() => { const m = geoapp.projects.cluster.getLayers()[0]; geoapp.map.setView(m.getLatLng(), 15, "
+                  "{animate: false}); })()")
+    page.wait_for_selector("#map .pm")
+    page.locator("#map .pm").first.click()
+    card = page.get_by_test_id("card")
+    card.wait_for()
+    text_ = card.inner_text()
+    for expected in ("扎哈淖尔35万吨绿电铝项目", "绿色铝基新材料", "实施", "在建", "67.2亿元", "近似", "扎鲁特旗"):
+        assert expected in text_
+    href = page.get_by_test_id("card-json").get_attribute("href")
+    feature = httpx.get(f"{server}{href}").json()
+    assert feature["properties"]["code"] == "TL2025-001"
+    assert watched.errors == []
+
+
+def test_export_links_carry_the_current_filter(watched, server):
+    page = open_map(watched, server, "sector=lng&tier=implementation")
+    expected = api_count(server, "sector=lng&tier=implementation")
+    csv_href = page.get_by_test_id("export-csv").get_attribute("href")
+    assert "sector=lng" in csv_href and "f=csv" in csv_href
+    csv = httpx.get(f"{server}{csv_href}")
+    assert csv.status_code == 200
+    assert len([line for line in csv.text.splitlines() if line.strip()]) == expected + 1
+    geojson = httpx.get(f"{server}{page.get_by_test_id('export-geojson').get_attribute('href')}").json()
+    assert len(geojson["features"]) == expected
+    xlsx = httpx.get(f"{server}{page.get_by_test_id('export-xlsx').get_attribute('href')}")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    html = httpx.get(f"{server}{page.get_by_test_id('export-html').get_attribute('href')}")
+    assert html.status_code == 200 and "text/html" in html.headers["content-type"]
+    assert f"<span id='geoapp-count'>{expected}</span>" in html.text
+
+
+def test_a_screenshot_with_chinese_labels_is_saved_and_not_blank(watched, server):
+    page = open_map(watched, server)
+    assert page.evaluate("document.fonts.check('16px \"Noto Sans CJK SC\"')")
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / "webmap-zh.png"
+    png = page.screenshot(path=str(path))
+    assert path.stat().st_size > 20000
+    # decode the PNG in the page itself (no imaging library needed) and measure how varied the map area is
+    stats = page.evaluate("""async (b64) => {
+        const img = new Image(); img.src = 'data:image/png;base64,' + b64; await img.decode();
+        const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
+        const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
+        const r = document.querySelector('#map').getBoundingClientRect();
+        const d = ctx.getImageData(r.x, r.y, r.width, r.height).data;
+        const counts = new Map(); let ink = 0; let n = 0;
+        for (let i = 0; i < d.length; i += 16) {
+            const key = (d[i] >> 3) << 10 | (d[i + 1] >> 3) << 5 | (d[i + 2] >> 3);
+            counts.set(key, (counts.get(key) || 0) + 1);
+            if (d[i] + d[i + 1] + d[i + 2] < 450) ink += 1;  // text, boundaries, markers
+            n += 1;
+        }
+        return {colours: counts.size, top: Math.max(...counts.values()) / n, ink};
+    }""", base64.b64encode(png).decode())
+    assert stats["colours"] > 50 and stats["top"] < 0.8 and stats["ink"] > 200, stats
+    labels = page.locator("#map .division-label").all_inner_texts()
+    assert "科尔沁区" in labels and "扎鲁特旗" in labels
+    assert page.evaluate("document.querySelector('#map .division-label').getBoundingClientRect().width") > 20
+
+
+def test_the_gcj02_basemap_shifts_every_drawn_point_and_clicks_come_back_in_wgs84(watched, server):
+    page = open_map(watched, server, "basemap=amap")
+    assert page.evaluate("geoapp.map.options.crs.code") == "GCJ02:3857"
+    lon, lat = 122.243, 43.654
+    glon, glat = (float(v) for v in wgs84_to_gcj02(lon, lat))
+    drawn, expected = page.evaluate(f"""[
+        geoapp.map.project(L.latLng({lat}, {lon}), 12),
+        L.CRS.EPSG3857.latLngToPoint(L.latLng({glat}, {glon}), 12)]""")
+    assert abs(drawn["x"] - expected["x"]) < 0.01 and abs(drawn["y"] - expected["y"]) < 0.01
+    back = page.evaluate(f"geoapp.map.unproject(geoapp.map.project(L.latLng({lat}, {lon}), 12), 12)")
+    assert abs(back["lat"] - lat) < 1e-7 and abs(back["lng"] - lon) < 1e-7
+    shift_m = page.evaluate(f"L.latLng({lat}, {lon}).distanceTo(L.latLng({glat}, {glon}))")
+    assert 300 < shift_m < 800
+    # markers sit where the shifted CRS puts them
+    pos = page.evaluate("""(() => { const m = geoapp.projects.cluster.getLayers()[0];
+        return [geoapp.map.latLngToLayerPoint(m.getLatLng()), m.getLatLng()]; })()""")
+    assert pos[0]["x"] == pos[0]["x"]  # finite
+    # the online tiles were asked for and stopped at the guard: no request reached the internet
+    assert watched.outside and all("autonavi.com" in u for u in watched.outside)
+    page.click("#layer-list input[name=basemap][value=offline]")
+    assert page.evaluate("geoapp.map.options.crs.code") == "EPSG:3857"
+    assert shown(page) == api_count(server, "")
+
+
+def test_large_filters_draw_vector_tiles_and_a_click_opens_the_project(watched, server):
+    page = open_map(watched, server, "render=tiles&sector=lng")
+    assert page.evaluate("geoapp.mode") == "tiles"
+    code = httpx.get(f"{server}/collections/projects/items?sector=lng&limit=1&properties=code").json()
+    feature = code["features"][0]
+    lon, lat = feature["geometry"]["coordinates"]
+    page.evaluate(f"geoapp.map.setView([{lat}, {lon}], 13, {{animate: false}})")
+    page.wait_for_function("document.querySelectorAll('#map canvas.leaflet-tile-loaded').length > 0")
+    page.wait_for_timeout(500)
+    box = page.locator("#map").bounding_box()
+    pt = page.evaluate(f"geoapp.map.latLngToContainerPoint([{lat}, {lon}])")
+    page.mouse.click(box["x"] + pt["x"], box["y"] + pt["y"])
+    card = page.get_by_test_id("card")
+    card.wait_for()
+    assert "天然气/LNG" in card.inner_text()
+    assert watched.errors == [] and watched.outside == []
+
+
+def test_the_map_is_usable_on_a_phone(browser, server):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(server + "/")
+    page.wait_for_function("Number(document.body.dataset.loaded) >= 1")
+    map_box = page.locator("#map").bounding_box()
+    assert map_box["width"] >= 380 and map_box["height"] > 500
+    assert not page.locator("#panel").evaluate("el => el.getBoundingClientRect().right > 0")
+    page.click("#panel-toggle")
+    page.wait_for_timeout(400)
+    assert page.locator("#panel").evaluate("el => el.getBoundingClientRect().left >= 0")
+    assert page.locator("#f-tier").is_visible()
+    context.close()
+
+
+def test_the_folium_export_opens_offline_and_shows_its_markers(browser, server, webmap_db, tmp_path):
+    from geoapp.webmap.folium_export import export_map
+
+    out = tmp_path / "map.html"
+    with webmap_db.connect() as conn:
+        n = export_map(conn, {"sector": ["green_aluminium", "lng"]}, out, LAYERS,
+                       Path(__file__).resolve().parent.parent / "static")
+    assert n == api_count(server, "sector=green_aluminium,lng") > 0
+    context = browser.new_context(offline=True)
+    page = context.new_page()
+    errors, outside = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: errors.append(f"failed {r.url}"))
+
+    def guard(route):
+        if route.request.url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    page.goto(out.as_uri())
+    page.wait_for_selector(".leaflet-interactive")
+    features = page.evaluate("""Object.keys(window).filter(k => k.startsWith('geo_json_'))
+        .map(k => window[k]).filter(l => l && l.getLayers)
+        .flatMap(l => l.getLayers()).filter(x => x.feature && x.feature.properties.card).length""")
+    assert features == n
+    colours = page.evaluate("""[...document.querySelectorAll('path.leaflet-interactive')]
+        .map(p => p.getAttribute('fill')).filter(c => c === '#6a3d9a' || c === '#ff7f00').length""")
+    assert colours == n  # every project drawn in its sector colour (green aluminium, LNG)
+    assert page.locator("#geoapp-count").inner_text() == str(n)
+    assert "扎鲁特旗" in page.content()
+    assert errors == [] and outside == []
+    context.close()
+
+
+def test_geoapp_map_export_writes_the_offline_map_from_the_command_line(webmap_db, database_url, tmp_path,
+                                                                         monkeypatch):
+    from typer.testing import CliRunner
+
+    from geoapp.cli import app
+
+    monkeypatch.setenv("GEOAPP_DATABASE_URL", database_url)
+    out = tmp_path / "cli.html"
+    result = CliRunner().invoke(app, ["map", "export", str(out), "--sector", "绿电铝", "--division", "扎旗"])
+    assert result.exit_code == 0, result.output
+    with webmap_db.connect() as conn:
+        n = conn.execute(text("SELECT count(*) FROM projects WHERE sector = 'green_aluminium' "
+                              "AND division_code = '150526' AND deleted_at IS NULL")).scalar()
+    assert f"exported {n} projects" in result.output
+    assert f"<span id='geoapp-count'>{n}</span>" in out.read_text(encoding="utf-8")
+    bad = CliRunner().invoke(app, ["map", "export", str(tmp_path / "x.html"), "--sector", "不存在的行业"])
+    assert bad.exit_code == 1 and "sector" in bad.output and not (tmp_path / "x.html").exists()
