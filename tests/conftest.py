@@ -100,3 +100,17 @@ def demo_db(empty_db: Engine) -> Engine:
 def client(settings: Settings, database_url: str, engine: Engine) -> Iterator[TestClient]:
     with TestClient(create_app(settings, database_url, engine=engine)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="module")
+def layers_db(engine: Engine) -> Engine:
+    """The named demo projects plus 400 labelled synthetic ones (fixed seed), loaded once per module for the
+    read-only layers API tests (a test that changes a row puts it back)."""
+    from geoapp.demo import load_synthetic
+
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE projects, project_progress RESTART IDENTITY CASCADE"))
+        load_demo(conn, LAYERS)
+        load_synthetic(conn, 400, LAYERS, seed=7)
+        conn.execute(text("ANALYZE projects"))
+    return engine
