@@ -95,6 +95,10 @@ WORDS: dict[str, dict[str, str]] = {
     "route_map": {"zh": "路线图", "en": "Route map"},
     "hours_minutes": {"zh": "{h} 小时 {m} 分", "en": "{h} h {m} min"},
     "minutes": {"zh": "{m} 分", "en": "{m} min"},
+    "crs_wgs84": {"zh": "坐标系：WGS84", "en": "Coordinates: WGS84"},
+    "crs_gcj02": {
+        "zh": "坐标系：GCJ-02（供国内导航软件使用）", "en": "Coordinates: GCJ-02 (for Chinese navigation apps)",
+    },
     "synthetic_note": {
         "zh": "注：含示例（合成）项目，仅供演示。",
         "en": "Note: includes synthetic example projects, for demonstration only.",

@@ -65,7 +65,7 @@ def route_geometry(route: RoutePrint) -> tuple[BaseGeometry, bool]:
     return MultiLineString(legs), False
 
 
-def _lines(geom: BaseGeometry) -> list[LineString]:
+def line_parts(geom: BaseGeometry) -> list[LineString]:
     if geom.is_empty:
         return []
     if isinstance(geom, LineString):
@@ -384,7 +384,7 @@ def route_map_svg(route: RoutePrint, base: BaseMap, sectors: Vocabulary, width_m
 
     # route line (division names are slotted in under it once they are placed)
     route_at = len(parts)
-    route_mm = [ln for ln in _lines(svg.clip(frame.project_geometry(geometry), w, h, 0.1))]
+    route_mm = [ln for ln in line_parts(svg.clip(frame.project_geometry(geometry), w, h, 0.1))]
     d = "".join(svg.path_d(ln) for ln in route_mm)
     dash = "" if follows_roads else ' stroke-dasharray="3.2 1.4"'
     parts.append(f'<path d="{d}" fill="none" stroke="#ffffff" stroke-width="2.0" stroke-linecap="round" '

@@ -20,6 +20,15 @@ LANGS = ("zh", "en")
 TRAVEL_MODELS = ("road_network", "estimate")
 
 
+class PrintParameterError(GeoappError):
+    """A bad printing parameter (HTTP 400): names the parameter and the values it accepts."""
+
+    def __init__(self, parameter: str, allowed: tuple[str, ...], message: str):
+        super().__init__(message)
+        self.parameter = parameter
+        self.allowed = allowed
+
+
 @dataclass(frozen=True)
 class Place:
     """A named point the route passes that is not a project: the start, the end, an overnight stay."""
@@ -144,19 +153,22 @@ class PrintOptions:
         """Check what a person asked for; a bad value raises a GeoappError naming the allowed ones."""
         paper_n = (paper or "A4").strip().upper()
         if paper_n not in PAPERS:
-            raise GeoappError(
+            raise PrintParameterError(
+                "paper", PAPERS,
                 f"参数 paper 无效：'{paper}'，可选 {' / '.join(PAPERS)} / "
                 f"invalid paper '{paper}': allowed values are {', '.join(PAPERS)}"
             )
         orient_n = (orientation or "").strip().lower() or None
         if orient_n is not None and orient_n not in ORIENTATIONS:
-            raise GeoappError(
+            raise PrintParameterError(
+                "orientation", ORIENTATIONS,
                 f"参数 orientation 无效：'{orientation}'，可选 portrait（纵向）/ landscape（横向） / "
                 f"invalid orientation '{orientation}': allowed values are {', '.join(ORIENTATIONS)}"
             )
         lang_n = (lang or "zh").strip().lower()
         if lang_n not in LANGS:
-            raise GeoappError(
+            raise PrintParameterError(
+                "lang", LANGS,
                 f"参数 lang 无效：'{lang}'，可选 zh（中文）/ en（英文） / "
                 f"invalid lang '{lang}': allowed values are {', '.join(LANGS)}"
             )

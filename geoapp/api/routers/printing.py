@@ -1,0 +1,95 @@
+"""Printed routes: the route map and handbook PDFs, GPX and KML of a stored route.
+
+Rendering is CPU work, so the handlers are plain functions (FastAPI runs them in its thread pool).
+Unknown route → 404; a bad paper, orientation, language or crs → 400 naming the allowed values.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from geoapp.errors import GeoappError
+from geoapp.printing import service, tracks
+from geoapp.printing.model import PrintOptions, PrintParameterError
+from geoapp.printing.source import RouteNotFound
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["printing"])
+
+PDF = "application/pdf"
+GPX = "application/gpx+xml"
+KML = "application/vnd.google-earth.kml+xml"
+
+
+def _error(status: int, code: str, description: str, **extra) -> JSONResponse:
+    return JSONResponse({"code": code, "description": description, **extra}, status_code=status)
+
+
+def _answer(make: Callable[[], tuple[bytes, str, str]]) -> Response:
+    """Run a renderer; expected failures become 400/404/503 with a message, never a 500."""
+    try:
+        data, media_type, filename = make()
+    except RouteNotFound as exc:
+        return _error(404, "NotFound", str(exc))
+    except PrintParameterError as exc:
+        return _error(400, "InvalidParameterValue", str(exc), parameter=exc.parameter, allowed=list(exc.allowed))
+    except GeoappError as exc:
+        return _error(400, "InvalidParameterValue", str(exc))
+    except OperationalError as exc:
+        log.warning("database unavailable: %s", exc)
+        return _error(503, "ServiceUnavailable", "数据库不可用 / the database is unavailable")
+    except SQLAlchemyError as exc:
+        log.exception("printing failed")
+        return _error(503, "ServiceUnavailable", f"数据库错误 / database error: {type(exc).__name__}")
+    disposition = f"inline; filename=\"{filename.encode('ascii', 'ignore').decode()}\"; " \
+                  f"filename*=UTF-8''{quote(filename)}"
+    return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+def _printable(request: Request, route_id: str, lang: str):
+    settings = request.app.state.settings
+    return service.load_printable(request.app.state.engine, settings.layers_dir, route_id, lang)
+
+
+@router.get("/routes/{route_id}/map.pdf", summary="路线图 PDF / route map PDF")
+def route_map_pdf(request: Request, route_id: str, paper: str = "A4", orientation: str | None = None,
+                  lang: str = "zh") -> Response:
+    def make():
+        options = PrintOptions.parse(paper, orientation, lang)
+        return service.route_map(_printable(request, route_id, options.lang), options), PDF, \
+            f"route-{route_id}-map.pdf"
+    return _answer(make)
+
+
+@router.get("/routes/{route_id}/handbook.pdf", summary="观摩手册 PDF / inspection handbook PDF")
+def handbook_pdf(request: Request, route_id: str, paper: str = "A4", orientation: str | None = None,
+                 lang: str = "zh") -> Response:
+    def make():
+        options = PrintOptions.parse(paper, orientation, lang)
+        return service.handbook(_printable(request, route_id, options.lang), options), PDF, \
+            f"route-{route_id}-handbook.pdf"
+    return _answer(make)
+
+
+@router.get("/routes/{route_id}.gpx", summary="GPX 1.1（WGS84 或 GCJ-02）/ GPX 1.1 (WGS84 or GCJ-02)")
+def route_gpx(request: Request, route_id: str, crs: str = "wgs84", lang: str = "zh") -> Response:
+    def make():
+        options, crs_n = PrintOptions.parse(lang=lang), tracks.parse_crs(crs)
+        return service.gpx(_printable(request, route_id, options.lang), crs_n, options.lang), GPX, \
+            f"route-{route_id}.gpx"
+    return _answer(make)
+
+
+@router.get("/routes/{route_id}.kml", summary="KML（WGS84 或 GCJ-02）/ KML (WGS84 or GCJ-02)")
+def route_kml(request: Request, route_id: str, crs: str = "wgs84", lang: str = "zh") -> Response:
+    def make():
+        options, crs_n = PrintOptions.parse(lang=lang), tracks.parse_crs(crs)
+        return service.kml(_printable(request, route_id, options.lang), crs_n, options.lang), KML, \
+            f"route-{route_id}.kml"
+    return _answer(make)

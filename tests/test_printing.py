@@ -1,0 +1,167 @@
+"""Route map and handbook PDFs, checked the way a reader would: poppler's pdftotext, pdffonts, pdftoppm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from pyproj import Geod
+from sqlalchemy import Engine, text
+
+from geoapp.demo import load_synthetic
+from geoapp.printing.basemap import load_basemap
+from geoapp.printing.documents import Vocabs, default_orientation, handbook_pdf, map_area, route_map_pdf
+from geoapp.printing.model import Place, PrintOptions, PrintParameterError
+from geoapp.printing.projection import fit_frame, nice_scale
+from tests.conftest import LAYERS
+from tests.printing_support import (
+    hand_route,
+    in_order,
+    pdffonts,
+    pdfinfo,
+    pdftotext,
+    render_page,
+    squeeze,
+)
+
+
+@pytest.fixture
+def demo_codes(demo_db: Engine) -> list[str]:
+    """The named demo projects plus 12 synthetic ones, west to east (a hand-made visiting order)."""
+    with demo_db.begin() as conn:
+        load_synthetic(conn, 12, LAYERS, seed=11)
+        return list(conn.execute(text("SELECT code FROM projects ORDER BY ST_X(geom), code")).scalars())
+
+
+@pytest.fixture
+def base(demo_db: Engine):
+    with demo_db.connect() as conn:
+        return load_basemap(conn)
+
+
+@pytest.fixture
+def vocabs() -> Vocabs:
+    return Vocabs.load(LAYERS)
+
+
+def test_the_route_map_lists_every_stop_in_visiting_order_with_the_totals(demo_db, demo_codes, base, vocabs,
+                                                                          tmp_path: Path):
+    route = hand_route(demo_db, demo_codes, days=2)
+    pdf = tmp_path / "map.pdf"
+    pdf.write_bytes(route_map_pdf(route, base, vocabs, PrintOptions.parse("A4", "landscape")))
+
+    table = squeeze(pdftotext(pdf, first=2))
+    assert in_order(table, [s.name for s in route.stops]) == []
+    total_row = table[table.rindex("合计"):]
+    assert f"{route.total_km:.1f}" in total_row
+    assert f"{route.drive_minutes:.0f}" in total_row
+    assert str(route.service_minutes) in total_row
+    assert "第1天" in table and "第2天" in table and "住宿：" in table
+    first_page = squeeze(pdftotext(pdf, first=1, last=1))
+    assert "北线" in first_page and "估算行车时间" in first_page
+    assert "比例尺1:" in first_page and "图例" in first_page and "2025-05-12" in first_page
+
+
+def test_the_itinerary_repeats_its_header_on_every_page(demo_db, demo_codes, base, vocabs, tmp_path: Path):
+    route = hand_route(demo_db, demo_codes * 2, days=2)  # 40 rows: the table runs over several pages
+    pdf = tmp_path / "long.pdf"
+    pdf.write_bytes(route_map_pdf(route, base, vocabs, PrintOptions.parse("A4", "portrait")))
+    pages = int(pdfinfo(pdf)["Pages"])
+    assert pages >= 3
+    for page in range(2, pages + 1):
+        assert "项目名称" in pdftotext(pdf, first=page, last=page)
+
+
+def test_the_cjk_font_is_embedded_as_a_subset(demo_db, demo_codes, base, vocabs, tmp_path: Path):
+    route = hand_route(demo_db, demo_codes[:6])
+    pdf = tmp_path / "map.pdf"
+    pdf.write_bytes(route_map_pdf(route, base, vocabs, PrintOptions()))
+    fonts = pdffonts(pdf)
+    cjk = [f for f in fonts if "CJK" in f["name"]]
+    assert cjk, fonts
+    assert all(f["emb"] == "yes" and f["sub"] == "yes" and f["uni"] == "yes" for f in cjk)
+    assert all(f["emb"] == "yes" for f in fonts)
+
+
+@pytest.mark.parametrize(("paper", "orientation", "mm"), [
+    ("A4", "landscape", (297, 210)), ("A4", "portrait", (210, 297)), ("A3", "landscape", (420, 297)),
+])
+def test_page_one_renders_to_a_drawn_page_of_the_chosen_size(demo_db, demo_codes, base, vocabs, tmp_path: Path,
+                                                             paper, orientation, mm):
+    route = hand_route(demo_db, demo_codes, days=2)
+    pdf = tmp_path / "map.pdf"
+    pdf.write_bytes(route_map_pdf(route, base, vocabs, PrintOptions.parse(paper, orientation)))
+    png = render_page(pdf, 1, 40, tmp_path / "page1")
+    image = Image.open(png).convert("L")
+    expected = tuple(round(v / 25.4 * 40) for v in mm)
+    assert all(abs(a - b) <= 1 for a, b in zip(image.size, expected, strict=True)), (image.size, expected)
+    pixels = np.asarray(image)
+    assert (pixels < 250).mean() > 0.25          # the map covers most of the sheet
+    assert len(np.unique(pixels)) > 30           # lines, fills and text, not one flat tone
+    assert pdf.stat().st_size < 2_000_000
+
+
+def test_the_default_orientation_follows_the_shape_of_the_route(demo_db, demo_codes, base, vocabs):
+    route = hand_route(demo_db, demo_codes[:3])
+    wide = [Place("W", 119.3, 43.6), Place("E", 123.6, 43.7)]
+    tall = [Place("S", 121.0, 42.3), Place("N", 121.1, 45.6)]
+    for places, expected in ((wide, "landscape"), (tall, "portrait")):
+        route.days[0].start, route.days[0].end = places
+        for s in route.stops:
+            s.lon, s.lat = places[0].lon, places[0].lat
+        assert default_orientation(route) == expected
+
+
+def test_the_map_scale_is_true_on_paper():
+    """Two points 1 mm apart on the sheet are `scale` mm apart on the ground (transverse Mercator, ±0.1 %)."""
+    frame = fit_frame([(119.3, 42.3), (123.7, 45.6)], *map_area("A4", "portrait"))
+    assert frame.scale == nice_scale(frame.scale)
+    geod = Geod(ellps="WGS84")
+    for x_mm, y_mm in ((20, 30), (100, 120), (170, 220)):
+        lon1, lat1 = frame.unproject(x_mm, y_mm)
+        lon2, lat2 = frame.unproject(x_mm + 10, y_mm)
+        _, _, metres = geod.inv(lon1, lat1, lon2, lat2)
+        assert metres == pytest.approx(10 / 1000 * frame.scale, rel=1e-3)
+
+
+def test_an_english_variant_prints_english_labels(demo_db, demo_codes, base, vocabs, tmp_path: Path):
+    route = hand_route(demo_db, demo_codes[:5])
+    pdf = tmp_path / "en.pdf"
+    pdf.write_bytes(route_map_pdf(route, base, vocabs, PrintOptions.parse(lang="en")))
+    words = pdftotext(pdf)
+    assert "Itinerary" in words and "Legend" in words and "Estimated travel times" in words
+    first = route.stops[0]
+    assert vocabs.sectors.get(first.sector).en in words
+    assert first.division_en and first.division_en in words
+    assert "行程表" not in words
+
+
+def test_a_paper_size_other_than_a4_or_a3_is_refused_naming_both():
+    with pytest.raises(PrintParameterError) as err:
+        PrintOptions.parse("Letter")
+    assert err.value.parameter == "paper" and err.value.allowed == ("A4", "A3")
+    assert "A4" in str(err.value) and "A3" in str(err.value)
+
+
+def test_the_handbook_has_the_map_the_schedule_and_a_card_per_stop(demo_db, demo_codes, base, vocabs,
+                                                                    tmp_path: Path):
+    route = hand_route(demo_db, demo_codes[:10], days=2)
+    pdf = tmp_path / "handbook.pdf"
+    pdf.write_bytes(handbook_pdf(route, base, vocabs, PrintOptions()))
+    pages = int(pdfinfo(pdf)["Pages"])
+    cards = [squeeze(pdftotext(pdf, first=p, last=p)) for p in range(pages - len(route.stops) + 1, pages + 1)]
+    assert len(cards) == len(route.stops)
+    for stop, card in zip(route.stops, cards, strict=True):
+        assert squeeze(stop.name) in card
+        assert "观摩记录" in card and "评分人" in card and "包联领导" in card and "总投资" in card
+        assert stop.code in card
+    with_money = next(s for s in route.stops if s.total_investment is not None)
+    assert f"{with_money.total_investment:,.0f}万元" in cards[route.stops.index(with_money)]
+    front = squeeze(pdftotext(pdf, first=1, last=pages - len(route.stops)))
+    assert "重大项目观摩手册" in front and "日程安排" in front
+    assert in_order(front[front.index("日程安排"):], [s.name for s in route.stops]) == []
+    assert any("CJK" in f["name"] and f["emb"] == "yes" for f in pdffonts(pdf))
+    cover = Image.open(render_page(pdf, 1, 30, tmp_path / "cover")).convert("L")
+    assert cover.size[0] < cover.size[1]  # the handbook is portrait
