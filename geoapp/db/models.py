@@ -199,3 +199,132 @@ class ProjectHistory(Base):
         CheckConstraint("action IN ('create', 'update', 'delete', 'restore', 'progress')", name="action"),
         Index("ix_project_history_project_id_at", "project_id", "at"),
     )
+
+
+# --- Inspection routes and the road network (geoapp.routing; migration 0003) ---
+from sqlalchemy import Float, LargeBinary  # noqa: E402
+from sqlalchemy.dialects import postgresql as pg  # noqa: E402
+
+
+class RoadNetwork(Base):
+    """What was imported as the road network (one row): the file, the clip area, the counts, the speeds."""
+
+    __tablename__ = "road_network"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    clip_to: Mapped[str | None] = mapped_column(Text)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    edges: Mapped[int] = mapped_column(Integer)
+    vertices: Mapped[int] = mapped_column(Integer)
+    dropped_edges: Mapped[int] = mapped_column(Integer)
+    speeds_kmh: Mapped[dict] = mapped_column(pg.JSONB)
+
+
+class RoadVertex(Base):
+    """A junction or dead end of the routable graph (its id is the OSM node id)."""
+
+    __tablename__ = "road_vertices"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+
+    __table_args__ = (Index("ix_road_vertices_geom", "geom", postgresql_using="gist"),)
+
+
+class RoadEdge(Base):
+    """A road segment between two vertices; costs in seconds, -1 where one-way forbids that direction."""
+
+    __tablename__ = "road_edges"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    source: Mapped[int] = mapped_column(BigInteger, index=True)
+    target: Mapped[int] = mapped_column(BigInteger, index=True)
+    cost: Mapped[float] = mapped_column(Float)
+    reverse_cost: Mapped[float] = mapped_column(Float)
+    length_m: Mapped[float] = mapped_column(Float)
+    highway: Mapped[str] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+    osm_id: Mapped[int] = mapped_column(BigInteger)
+    geom = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=False), nullable=False)
+
+    __table_args__ = (Index("ix_road_edges_geom", "geom", postgresql_using="gist"),)
+
+
+class RoutePlan(Base):
+    """One planning run: its settings, the travel model and matrix used, and the projects left out (and why)."""
+
+    __tablename__ = "route_plans"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    settings: Mapped[dict] = mapped_column(pg.JSONB)
+    travel_model: Mapped[str] = mapped_column(String(12))
+    travel_info: Mapped[dict] = mapped_column(pg.JSONB)
+    locations: Mapped[list] = mapped_column(pg.JSONB)
+    matrix: Mapped[bytes] = mapped_column(LargeBinary)
+    unassigned: Mapped[list] = mapped_column(pg.JSONB)
+    edited: Mapped[bool] = mapped_column(default=False, server_default="false")
+
+    __table_args__ = (CheckConstraint("travel_model IN ('road', 'estimate')", name="travel_model"),)
+
+
+class Route(Base):
+    """One route of a plan (北线, 南线 …) over its days, with its line along the roads (or straight legs)."""
+
+    __tablename__ = "routes"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("route_plans.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    color: Mapped[str] = mapped_column(String(9))
+    days: Mapped[int] = mapped_column(Integer)
+    stops: Mapped[int] = mapped_column(Integer)
+    distance_km: Mapped[float] = mapped_column(Float)
+    driving_min: Mapped[float] = mapped_column(Float)
+    service_min: Mapped[float] = mapped_column(Float)
+    travel_model: Mapped[str] = mapped_column(String(12))
+    day_summaries: Mapped[list] = mapped_column(pg.JSONB)
+    geom = mapped_column(Geometry("MULTILINESTRING", srid=4326, spatial_index=False), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("plan_id", "seq", name="uq_routes_plan_seq"),
+        Index("ix_routes_geom", "geom", postgresql_using="gist"),
+    )
+
+
+class RouteStop(Base):
+    """A stop of a route in order: the start, each project visit (numbered), the nights' lodging, the end."""
+
+    __tablename__ = "route_stops"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    route_id: Mapped[int] = mapped_column(ForeignKey("routes.id", ondelete="CASCADE"), index=True)
+    plan_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))
+    day: Mapped[int] = mapped_column(Integer)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"), index=True)
+    project_code: Mapped[str | None] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(Text)
+    division_code: Mapped[str | None] = mapped_column(String(12))
+    arrival_s: Mapped[int | None] = mapped_column(Integer)
+    departure_s: Mapped[int | None] = mapped_column(Integer)
+    service_min: Mapped[float] = mapped_column(Float, default=0)
+    leg_m: Mapped[float | None] = mapped_column(Float)
+    leg_s: Mapped[int | None] = mapped_column(Integer)
+    route_name: Mapped[str] = mapped_column(Text)
+    color: Mapped[str] = mapped_column(String(9))
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+    leg_geom = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=False), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("route_id", "seq", name="uq_route_stops_route_seq"),
+        CheckConstraint("kind IN ('start', 'visit', 'overnight', 'end')", name="kind"),
+        Index("ix_route_stops_geom", "geom", postgresql_using="gist"),
+    )
