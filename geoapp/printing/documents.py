@@ -17,7 +17,7 @@ from geoapp.printing import mapdraw
 from geoapp.printing.basemap import BaseMap
 from geoapp.printing.fonts import css_family_list
 from geoapp.printing.labels import date_range, day_date, duration, money, word
-from geoapp.printing.model import PrintOptions, RoutePrint, StopPrint
+from geoapp.printing.model import DayPrint, PrintOptions, RoutePrint, StopPrint
 from geoapp.printing.projection import fit_frame
 from geoapp.vocab import Vocabulary, vocabularies
 
@@ -164,8 +164,15 @@ def _css(paper: str, orientation: str, footer_left: str, lang: str) -> str:
 
 
 def _dates(route: RoutePrint, lang: str) -> str:
+    """The calendar dates of the tour, or its length in days when the plan has no date."""
+    if not route.dated:
+        return word("days_n", lang, n=len(route.days))
     first, last = route.days[0].depart.date(), route.days[-1].arrive.date()
     return date_range(first, last, lang)
+
+
+def _day_date(route: RoutePrint, day: DayPrint, lang: str) -> str:
+    return day_date(day.depart.date(), lang) if route.dated else ""
 
 
 def _summary(route: RoutePrint, lang: str) -> str:
@@ -212,7 +219,7 @@ def map_sheet(route: RoutePrint, base: BaseMap, vocabs: Vocabs, paper: str, orie
       style="height:{ph - MARGIN['top'] - MARGIN['bottom'] - 0.5:.1f}mm; overflow:hidden">
       <div class="head">
         <div class="titles">
-          <div class="kicker">{escape(word('city', lang))} · {escape(word('handbook_title', lang))}</div>
+          <div class="kicker">{escape(word('city', lang))} · {escape(word('kicker', lang))}</div>
           <h1>{escape(_title(route, lang, 'map_title'))}</h1><div class="sub">{escape(sub)}</div></div>
         <div class="model">{escape(word('travel_model', lang))}<b>{escape(_model(route, lang, short=True))}</b></div>
       </div>
@@ -242,7 +249,7 @@ def itinerary_table(route: RoutePrint, vocabs: Vocabs, lang: str) -> str:
     for day in route.days:
         stops = route.stops_of(day.day)
         label = word("day", lang, n=day.day)
-        when = f" · {day_date(day.depart.date(), lang)}"
+        when = f" · {_day_date(route, day, lang)}" if route.dated else ""
         body.append(f'<tbody><tr class="dayhead"><td colspan="10">{escape(label + when)}</td></tr>')
         body.append(f'<tr class="place"><td></td><td class="name" colspan="3">'
                     f'{escape(word("depart_from", lang, place=day.start.name))}</td><td></td>'
@@ -360,7 +367,7 @@ def stop_card(route: RoutePrint, stop: StopPrint, vocabs: Vocabs, locator: mapdr
 
 def cover(route: RoutePrint, lang: str) -> str:
     rows = "".join(
-        f"<tr><td><b>{escape(word('day', lang, n=d.day))}</b></td><td>{escape(day_date(d.depart.date(), lang))}</td>"
+        f"<tr><td><b>{escape(word('day', lang, n=d.day))}</b></td><td>{escape(_day_date(route, d, lang))}</td>"
         f"<td>{escape(d.start.name)} → {escape(d.end.name)}</td>"
         f"<td>{escape(word('stops_n', lang, n=len(route.stops_of(d.day))))}</td></tr>"
         for d in route.days

@@ -8,6 +8,7 @@ from decimal import Decimal
 WORDS: dict[str, dict[str, str]] = {
     "map_title": {"zh": "重大项目观摩路线图", "en": "Project inspection route map"},
     "handbook_title": {"zh": "重大项目观摩手册", "en": "Project inspection handbook"},
+    "kicker": {"zh": "重大项目观摩", "en": "Major-project inspection"},
     "city": {"zh": "通辽市", "en": "Tongliao"},
     "itinerary": {"zh": "行程表", "en": "Itinerary"},
     "schedule": {"zh": "日程安排", "en": "Schedule"},
@@ -35,6 +36,7 @@ WORDS: dict[str, dict[str, str]] = {
         "zh": "全程 {stops} 个点位，{days} 天；行驶 {km} 公里，车程 {drive}，观摩 {service}",
         "en": "{stops} stops over {days} day(s); {km} km driven, {drive} on the road, {service} at stops",
     },
+    "days_n": {"zh": "{n} 天行程", "en": "{n}-day tour"},
     "stops_n": {"zh": "{n} 个点位", "en": "{n} stops"},
     "legend": {"zh": "图例", "en": "Legend"},
     "route": {"zh": "观摩路线", "en": "Route"},

@@ -32,6 +32,7 @@ BOUNDARY = "#7d8491"
 CITY_LINE = "#4a4f59"
 CITY_BAND = "#d9cde6"
 ROAD = "#e0a35a"
+ROAD_WIDTH = {"motorway": 0.8, "trunk": 0.6, "primary": 0.45}
 INK = "#1f2933"
 START_FILL = "#1b7f3a"
 END_FILL = "#b3261e"
@@ -367,11 +368,12 @@ def route_map_svg(route: RoutePrint, base: BaseMap, sectors: Vocabulary, width_m
     parts.append(f'<path d="{"".join(svg.path_d(g) for _, g in div_mm)}" fill="{LAND}" stroke="none"/>')
     grid, grid_labels = graticule(frame, ox, oy, w, h)
     parts.append(grid)
-    for _, geom in base.roads:
+    for road_class, geom in sorted(base.roads, key=lambda r: ROAD_WIDTH.get(r[0], 0.4)):
         g = svg.clip(frame.project_geometry(geom), w, h, 0.2)
         if not g.is_empty:
-            parts.append(f'<path d="{svg.path_d(g)}" fill="none" stroke="{ROAD}" stroke-width="0.55" '
-                         f'stroke-linecap="round" stroke-linejoin="round"/>')
+            parts.append(f'<path d="{svg.path_d(g)}" fill="none" stroke="{ROAD}" '
+                         f'stroke-width="{ROAD_WIDTH.get(road_class, 0.4)}" stroke-linecap="round" '
+                         f'stroke-linejoin="round"/>')
     if base.outline is not None:
         outline = svg.clip(frame.project_geometry(base.outline.boundary), w, h)
         parts.append(f'<path d="{svg.path_d(outline)}" fill="none" stroke="{CITY_BAND}" stroke-width="2.2" '

@@ -89,7 +89,11 @@ class DayPrint:
 
 @dataclass
 class RoutePrint:
-    """A planned route as printed: ordered stops with times, legs and totals, and its line in WGS84."""
+    """A planned route as printed: ordered stops with times, legs and totals, and its line in WGS84.
+
+    ``dated`` is False when the plan has no calendar date: times then count from 00:00 of a nominal day 1
+    and only "day 1, day 2 …" is printed.
+    """
 
     id: str
     name: str
@@ -98,6 +102,7 @@ class RoutePrint:
     stops: list[StopPrint]
     line: BaseGeometry | None = None
     color: str = "#c0392b"
+    dated: bool = True
     planned_at: datetime | None = None
     data_date: date | None = None
     data_source: str = ""
