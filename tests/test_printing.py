@@ -165,3 +165,41 @@ def test_the_handbook_has_the_map_the_schedule_and_a_card_per_stop(demo_db, demo
     assert any("CJK" in f["name"] and f["emb"] == "yes" for f in pdffonts(pdf))
     cover = Image.open(render_page(pdf, 1, 30, tmp_path / "cover")).convert("L")
     assert cover.size[0] < cover.size[1]  # the handbook is portrait
+
+
+@pytest.fixture
+def tongliao_roads(demo_db: Engine):
+    """Two synthetic trunk-road edges across Tongliao (labelled synthetic), removed afterwards."""
+    with demo_db.begin() as conn:
+        conn.execute(text("""
+            INSERT INTO road_network (id, source, clip_to, edges, vertices, dropped_edges, speeds_kmh)
+            VALUES (9901, 'synthetic-test-roads.osm.pbf', '通辽市', 2, 3, 0, '{"trunk": 80}')"""))
+        conn.execute(text("""
+            INSERT INTO road_edges (source, target, cost, reverse_cost, length_m, highway, name, osm_id, geom)
+            VALUES (1, 2, 3000, 3000, 60000, 'trunk', 'synthetic G304', -1,
+                    ST_GeomFromText('LINESTRING(121.3 43.6, 122.24 43.65)', 4326)),
+                   (2, 3, 3000, 3000, 90000, 'motorway', 'synthetic G45', -2,
+                    ST_GeomFromText('LINESTRING(122.24 43.65, 122.35 42.95)', 4326))"""))
+    yield
+    with demo_db.begin() as conn:
+        conn.execute(text("DELETE FROM road_edges WHERE osm_id IN (-1, -2)"))
+        conn.execute(text("DELETE FROM road_network WHERE id = 9901"))
+
+
+def test_major_roads_of_an_imported_network_are_drawn_and_credited(demo_db, demo_codes, vocabs, tongliao_roads,
+                                                                    tmp_path: Path):
+    with demo_db.connect() as conn:
+        base = load_basemap(conn)
+    assert sorted(c for c, _ in base.roads) == ["motorway", "trunk"]
+    route = hand_route(demo_db, demo_codes[:6])
+    pdf = tmp_path / "roads.pdf"
+    pdf.write_bytes(route_map_pdf(route, base, vocabs, PrintOptions()))
+    first = squeeze(pdftotext(pdf, first=1, last=1))
+    assert "主要道路" in first and "OpenStreetMapcontributors" in first and "synthetic-test-roads" in first
+
+
+def test_without_a_road_network_the_map_has_no_road_legend(demo_db, demo_codes, base, vocabs, tmp_path: Path):
+    assert base.roads == []
+    pdf = tmp_path / "noroads.pdf"
+    pdf.write_bytes(route_map_pdf(hand_route(demo_db, demo_codes[:4]), base, vocabs, PrintOptions()))
+    assert "主要道路" not in pdftotext(pdf, first=1, last=1)
