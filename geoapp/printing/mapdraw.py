@@ -38,6 +38,9 @@ START_FILL = "#1b7f3a"
 END_FILL = "#b3261e"
 OVERNIGHT_FILL = "#274c8f"
 UNKNOWN_SECTOR = "#888888"
+# where a division name may move (mm) to keep off the route, markers and other labels, in order of preference
+NAME_SHIFTS = [(0, 0), (0, -6), (0, 6), (-10, 0), (10, 0), (0, -12), (0, 12), (-10, -8), (10, 8), (-10, 8),
+               (10, -8), (0, -20), (0, 20)]
 
 
 @dataclass
@@ -134,11 +137,12 @@ def graticule(frame: MapFrame, ox: float, oy: float, w: float, h: float) -> tupl
 
 
 def displace(frame: MapFrame, stops: list[StopPrint], r: float = STOP_R, bounds: tuple[float, float] | None = None,
-             iterations: int = 400) -> list[Marker]:
+             fixed: list[tuple[float, float, float]] = (), iterations: int = 400) -> list[Marker]:
     """Markers at their places, pushed apart where they would overlap; a leader line keeps the true point.
 
     A few hundred rounds of pairwise repulsion with a weak pull back to the true point: deterministic,
-    and for 40 stops a matter of milliseconds (numpy on an n × n distance matrix).
+    and for 40 stops a matter of milliseconds (numpy on an n × n distance matrix). ``fixed`` circles
+    (x, y, radius: the start/end/overnight flags) push markers away without moving themselves.
     """
     if not stops:
         return []
@@ -148,15 +152,27 @@ def displace(frame: MapFrame, stops: list[StopPrint], r: float = STOP_R, bounds:
     golden = np.arange(n) * 2.399963
     pos = anchors + 0.05 * np.column_stack([np.cos(golden), np.sin(golden)])
     min_d = 2 * r + 0.5
-    for _ in range(iterations if n > 1 else 0):
-        diff = pos[:, None, :] - pos[None, :, :]
-        dist = np.hypot(diff[..., 0], diff[..., 1])
-        np.fill_diagonal(dist, np.inf)
-        overlap = np.clip(min_d - dist, 0, None)
-        if overlap.max() < 0.02:
+    obstacles = np.array([(x, y) for x, y, _ in fixed]).reshape(-1, 2)
+    reach = np.array([rad + r + 0.3 for _, _, rad in fixed])
+    for _ in range(iterations):
+        step = np.zeros_like(pos)
+        worst = 0.0
+        if n > 1:
+            diff = pos[:, None, :] - pos[None, :, :]
+            dist = np.hypot(diff[..., 0], diff[..., 1])
+            np.fill_diagonal(dist, np.inf)
+            overlap = np.clip(min_d - dist, 0, None)
+            worst = overlap.max()
+            step += 0.55 * (diff / np.maximum(dist, 1e-6)[..., None] * overlap[..., None]).sum(axis=1)
+        if len(obstacles):
+            diff = pos[:, None, :] - obstacles[None, :, :]
+            dist = np.hypot(diff[..., 0], diff[..., 1])
+            overlap = np.clip(reach[None, :] - dist, 0, None)
+            worst = max(worst, overlap.max())
+            step += 1.0 * (diff / np.maximum(dist, 1e-6)[..., None] * overlap[..., None]).sum(axis=1)
+        if worst < 0.02:
             break
-        unit = diff / np.maximum(dist, 1e-6)[..., None]
-        pos += 0.55 * (unit * overlap[..., None]).sum(axis=1) + 0.015 * (anchors - pos)
+        pos += step + 0.015 * (anchors - pos)
         if bounds:
             pos[:, 0] = np.clip(pos[:, 0], r + 0.5, bounds[0] - r - 0.5)
             pos[:, 1] = np.clip(pos[:, 1], r + 0.5, bounds[1] - r - 0.5)
@@ -360,7 +376,6 @@ def route_map_svg(route: RoutePrint, base: BaseMap, sectors: Vocabulary, width_m
         minx, miny, maxx, maxy = geometry.bounds
         pts = [*pts, (minx, miny), (maxx, maxy)]
     frame = fit_frame(pts, w, h, margin=0.10)
-    frame_box = box(0, 0, w, h)
     parts: list[str] = [f'<rect x="0" y="0" width="{w:.2f}" height="{h:.2f}" fill="{OUTSIDE}"/>']
 
     # divisions, outline, graticule, roads
@@ -396,23 +411,25 @@ def route_map_svg(route: RoutePrint, base: BaseMap, sectors: Vocabulary, width_m
     parts.append(_arrows(route_mm, route.color))
 
     # markers, flags, then the legend in the emptiest corner; names and labels go where nothing else is
-    markers = displace(frame, route.stops, bounds=(w, h))
-    obstacles: list[svg.Box] = [(m.at[0] - STOP_R, m.at[1] - STOP_R, m.at[0] + STOP_R, m.at[1] + STOP_R)
-                                for m in markers]
     flags: list[str] = []
+    flag_boxes: list[svg.Box] = []
     start_char, end_char, night_char = ("起", "终", "宿") if lang == "zh" else ("S", "E", "H")
     sx, sy = (float(v) for v in frame.project(route.start.lon, route.start.lat))
     ex, ey = (float(v) for v in frame.project(route.end.lon, route.end.lat))
     flags.append(_flag(sx, sy, START_FILL, start_char, side=-1))
-    obstacles.append((sx - 6.5, sy - 8, sx, sy))
+    flag_boxes.append((sx - 6.5, sy - 8, sx, sy))
     if not _same_place(route.start, route.end):
         flags.append(_flag(ex, ey, END_FILL, end_char, side=1))
-        obstacles.append((ex, ey - 8, ex + 6.5, ey))
+        flag_boxes.append((ex, ey - 8, ex + 6.5, ey))
     for day in route.days:
         if day.overnight:
             nx, ny = (float(v) for v in frame.project(day.end.lon, day.end.lat))
             flags.append(_flag(nx, ny, OVERNIGHT_FILL, night_char, side=1))
-            obstacles.append((nx, ny - 8, nx + 6.5, ny))
+            flag_boxes.append((nx, ny - 8, nx + 6.5, ny))
+    fixed = [((b[0] + b[2]) / 2, b[1] + 2.6, 3.4) for b in flag_boxes]
+    markers = displace(frame, route.stops, bounds=(w, h), fixed=fixed)
+    obstacles: list[svg.Box] = [(m.at[0] - STOP_R, m.at[1] - STOP_R, m.at[0] + STOP_R, m.at[1] + STOP_R)
+                                for m in markers] + flag_boxes
 
     legend, lw, lh = _legend(route, sectors, frame, lang, not follows_roads, bool(base.roads))
     mm_points = [m.at for m in markers] + [(sx, sy), (ex, ey)]
@@ -432,15 +449,20 @@ def route_map_svg(route: RoutePrint, base: BaseMap, sectors: Vocabulary, width_m
             place_labels.append(svg.text(px, py + 3.6, place.name, 2.4, fill=fill, anchor="middle", weight=700,
                                          halo="#ffffff", halo_width=0.8))
     names = []
-    for div, _geom in div_mm:
-        dx, dy = (float(v) for v in frame.project(div.label_lon, div.label_lat))
+    route_band = shapely.union_all(route_mm).buffer(1.2) if route_mm else shapely.Point(-99, -99)
+    for div, geom in div_mm:
+        x0, y0 = (float(v) for v in frame.project(div.label_lon, div.label_lat))
         label = div.label(lang)
         tw = svg.text_width(label, 3.4)
-        bx = (dx - tw / 2, dy - 3.0, dx + tw / 2, dy + 0.8)
-        if svg.inside(bx, w, h) and frame_box.contains(shapely.Point(dx, dy)) and not svg.overlaps(bx, obstacles):
-            obstacles.append(bx)
-            names.append(svg.text(dx, dy, label, 3.4, fill="#8a8f99", anchor="middle", weight=700,
-                                  halo=LAND, halo_width=0.6))
+        for ox_, oy_ in NAME_SHIFTS:
+            dx, dy = x0 + ox_, y0 + oy_
+            bx = (dx - tw / 2, dy - 3.0, dx + tw / 2, dy + 0.8)
+            if (svg.inside(bx, w, h) and geom.contains(shapely.Point(dx, dy - 1.1))
+                    and not svg.overlaps(bx, obstacles) and not route_band.intersects(box(*bx))):
+                obstacles.append(bx)
+                names.append(svg.text(dx, dy, label, 3.4, fill="#8a8f99", anchor="middle", weight=700,
+                                      halo=LAND, halo_width=0.6))
+                break
     stop_labels = _place_labels(markers, w, h, obstacles)
 
     parts[route_at:route_at] = names
