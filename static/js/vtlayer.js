@@ -32,6 +32,54 @@ function clusterCount(props) {
   return 0;
 }
 
+// Work on the main thread is cut into slices of at most BUDGET_MS so pan and zoom frames keep coming.
+const BUDGET_MS = 6;
+// Above this many points in one tile the sector glyphs are left out (they would be too small to read anyway).
+const GLYPH_LIMIT = 400;
+// Decoded tiles kept for reuse (oldest dropped first).
+const CACHE_TILES = 48;
+const breathe = () => new Promise((resolve) => { setTimeout(resolve, 0); });
+
+/** The points of one MVT tile in compact arrays (the big heaps of small objects made GC pauses of 300+ ms):
+ * world pixels at the tile's zoom (256-px tiles), WGS84 lat/lng, investment (NaN = unknown), cluster size, code and
+ * sector. Only these properties are kept. */
+async function decodePoints(buf, z, x, y) {
+  const tile = new VectorTile(new PbfReader(new Uint8Array(buf)));
+  let total = 0;
+  for (const name of Object.keys(tile.layers)) total += tile.layers[name].length;
+  const d = {
+    n: 0, wx: new Float64Array(total), wy: new Float64Array(total), lat: new Float64Array(total),
+    lng: new Float64Array(total), inv: new Float64Array(total), cnt: new Int32Array(total), code: [], sector: [],
+  };
+  let slice = performance.now();
+  for (const name of Object.keys(tile.layers)) {
+    const layer = tile.layers[name];
+    const scale = 256 / layer.extent;
+    for (let i = 0; i < layer.length; i += 1) {
+      const f = layer.feature(i);
+      if (f.type === 1) {
+        const pt = f.loadGeometry()[0][0];
+        const props = f.properties;
+        const k = d.n;
+        d.wx[k] = x * 256 + pt.x * scale;
+        d.wy[k] = y * 256 + pt.y * scale;
+        [d.lat[k], d.lng[k]] = tileToLatLng(x + pt.x / layer.extent, y + pt.y / layer.extent, z);
+        const inv = props.total_investment;
+        d.inv[k] = inv === undefined || inv === null ? NaN : Number(inv);
+        d.cnt[k] = clusterCount(props);
+        d.code[k] = props.code;
+        d.sector[k] = props.sector;
+        d.n += 1;
+      }
+      if ((i & 255) === 0 && performance.now() - slice > BUDGET_MS) {
+        await breathe(); // eslint-disable-line no-await-in-loop
+        slice = performance.now();
+      }
+    }
+  }
+  return d;
+}
+
 const glyphCache = new Map();
 function glyph(icon) {
   let p = glyphCache.get(icon);
@@ -48,8 +96,8 @@ export function makeProjectTileLayer(L) {
 
     initialize(options) {
       L.GridLayer.prototype.initialize.call(this, options);
-      this.cache = new Map(); // "z/x/y" → Promise<[{lat, lng, props}]>
-      this.drawn = new Map(); // canvas tile key → [{x, y, r, props, lat, lng}] (pixels at that zoom)
+      this.cache = new Map(); // "z/x/y" → Promise of the decoded points (see decodePoints)
+      this.drawn = new Map(); // canvas tile key → [[tile data, index, world x, world y, radius]] drawn there
     },
 
     onAdd(map) {
@@ -74,24 +122,8 @@ export function makeProjectTileLayer(L) {
         this.cache.set(key, fetch(url).then((r) => {
           if (!r.ok) throw new Error(`${r.status} ${url}`);
           return r.arrayBuffer();
-        }).then((buf) => {
-          const tile = new VectorTile(new PbfReader(new Uint8Array(buf)));
-          const out = [];
-          for (const name of Object.keys(tile.layers)) {
-            const layer = tile.layers[name];
-            for (let i = 0; i < layer.length; i += 1) {
-              const f = layer.feature(i);
-              if (f.type !== 1) continue;
-              for (const ring of f.loadGeometry()) {
-                for (const pt of ring) {
-                  const [lat, lng] = tileToLatLng(x + pt.x / layer.extent, y + pt.y / layer.extent, z);
-                  out.push({ lat, lng, props: f.properties });
-                }
-              }
-            }
-          }
-          return out;
-        }));
+        }).then((buf) => decodePoints(buf, z, x, y)));
+        while (this.cache.size > CACHE_TILES) this.cache.delete(this.cache.keys().next().value);
       }
       return this.cache.get(key);
     },
@@ -105,44 +137,69 @@ export function makeProjectTileLayer(L) {
       const map = this._map;
       const z = coords.z;
       const origin = coords.scaleBy(size);
+      const shifted = map.options.crs !== L.CRS.EPSG3857;
       // the WGS84 tiles covering this canvas tile (one with the plain CRS, a few with a shifted one)
-      const nw = map.unproject(origin, z);
-      const se = map.unproject(origin.add(size), z);
-      const [x0, y0] = latLngToTile(nw.lat, nw.lng, z);
-      const [x1, y1] = latLngToTile(se.lat, se.lng, z);
-      const max = 2 ** z - 1;
       const wanted = [];
-      for (let x = Math.max(0, x0); x <= Math.min(max, x1); x += 1) {
-        for (let y = Math.max(0, y0); y <= Math.min(max, y1); y += 1) wanted.push(this.fetchTile(z, x, y));
+      if (shifted) {
+        const nw = map.unproject(origin, z);
+        const se = map.unproject(origin.add(size), z);
+        const [x0, y0] = latLngToTile(nw.lat, nw.lng, z);
+        const [x1, y1] = latLngToTile(se.lat, se.lng, z);
+        const max = 2 ** z - 1;
+        for (let x = Math.max(0, x0); x <= Math.min(max, x1); x += 1) {
+          for (let y = Math.max(0, y0); y <= Math.min(max, y1); y += 1) wanted.push(this.fetchTile(z, x, y));
+        }
+      } else {
+        wanted.push(this.fetchTile(z, coords.x, coords.y));
       }
-      Promise.all(wanted).then((lists) => {
+      Promise.all(wanted).then(async (tiles) => {
         const ctx = canvas.getContext('2d');
         ctx.scale(ratio, ratio);
-        const items = [];
-        for (const list of lists) {
-          for (const it of list) {
-            const p = map.project(L.latLng(it.lat, it.lng), z);
-            const x = p.x - origin.x;
-            const y = p.y - origin.y;
-            const n = clusterCount(it.props);
-            const r = n ? Math.min(28, 7 + 5 * Math.log10(n + 1)) : sizeFor(it.props.total_investment,
-              this.options.classes) / 2;
+        const classes = this.options.classes;
+        const items = []; // [tile data, index, world x, world y, radius]
+        let slice = performance.now();
+        for (const d of tiles) {
+          for (let i = 0; i < d.n; i += 1) {
+            let px = d.wx[i];
+            let py = d.wy[i];
+            if (shifted) {
+              const p = map.project(L.latLng(d.lat[i], d.lng[i]), z);
+              px = p.x;
+              py = p.y;
+            }
+            const r = d.cnt[i] ? Math.min(28, 7 + 5 * Math.log10(d.cnt[i] + 1))
+              : sizeFor(Number.isNaN(d.inv[i]) ? null : d.inv[i], classes) / 2;
+            const x = px - origin.x;
+            const y = py - origin.y;
             if (x < -r || y < -r || x > size.x + r || y > size.y + r) continue;
-            items.push({ x: p.x, y: p.y, r, props: it.props, lat: it.lat, lng: it.lng, n });
+            items.push([d, i, px, py, r]);
+            if ((i & 1023) === 0 && performance.now() - slice > BUDGET_MS) {
+              await breathe(); // eslint-disable-line no-await-in-loop
+              slice = performance.now();
+            }
           }
         }
-        items.sort((a, b) => a.r - b.r);
-        for (const it of items) this.drawItem(ctx, it, it.x - origin.x, it.y - origin.y);
+        items.sort((a, b) => a[4] - b[4]);
+        const glyphs = items.length <= GLYPH_LIMIT;
+        for (let i = 0; i < items.length; i += 1) {
+          const [d, k, px, py, r] = items[i];
+          this.drawItem(ctx, d, k, px - origin.x, py - origin.y, r, glyphs);
+          if ((i & 255) === 0 && performance.now() - slice > BUDGET_MS) {
+            await breathe(); // eslint-disable-line no-await-in-loop
+            slice = performance.now();
+          }
+        }
         this.drawn.set(this._tileCoordsToKey(coords), items);
         done(null, canvas);
       }).catch((err) => done(err, canvas));
       return canvas;
     },
 
-    drawItem(ctx, it, x, y) {
-      if (it.n) {
+    drawItem(ctx, d, k, x, y, r, glyphs = true) {
+      const n = d.cnt[k];
+      if (n) {
         ctx.beginPath();
-        ctx.arc(x, y, it.r, 0, 2 * Math.PI);
+        ctx.arc(x, y, r, 0, 2 * Math.PI);
         ctx.fillStyle = 'rgba(179, 38, 30, .82)';
         ctx.fill();
         ctx.lineWidth = 3;
@@ -152,24 +209,24 @@ export function makeProjectTileLayer(L) {
         ctx.font = '600 11px sans-serif';
         ctx.textAlign = 'center';
         ctx.textBaseline = 'middle';
-        ctx.fillText(it.n >= 10000 ? `${Math.round(it.n / 1000)}k` : String(it.n), x, y);
+        ctx.fillText(n >= 10000 ? `${Math.round(n / 1000)}k` : String(n), x, y);
         return;
       }
-      const term = this.options.sectors.get(it.props.sector) || {};
+      const term = this.options.sectors.get(d.sector[k]) || {};
       ctx.beginPath();
-      ctx.arc(x, y, it.r, 0, 2 * Math.PI);
+      ctx.arc(x, y, r, 0, 2 * Math.PI);
       ctx.fillStyle = term.color || '#777';
       ctx.fill();
       ctx.lineWidth = 1.5;
       ctx.strokeStyle = '#fff';
-      if (it.props.total_investment === undefined || it.props.total_investment === null) {
+      if (Number.isNaN(d.inv[k])) {
         ctx.setLineDash([2, 2]);
         ctx.strokeStyle = '#333';
       }
       ctx.stroke();
       ctx.setLineDash([]);
-      if (it.r >= 8) {
-        const s = (it.r * 1.4) / 24;
+      if (glyphs && r >= 8) {
+        const s = (r * 1.4) / 24;
         ctx.save();
         ctx.translate(x - 12 * s, y - 12 * s);
         ctx.scale(s, s);
@@ -188,23 +245,24 @@ export function makeProjectTileLayer(L) {
       const map = this._map;
       const z = this._tileZoom;
       if (!map || z === undefined) return false;
-      const e = { latlng };
-      const p = map.project(e.latlng, z);
+      const p = map.project(latlng, z);
       let best = null;
       let bestD = Infinity;
       for (const [key, items] of this.drawn) {
         if (!key.endsWith(`:${z}`)) continue;
         for (const it of items) {
-          const d = Math.hypot(it.x - p.x, it.y - p.y);
-          if (d <= it.r + 3 && d < bestD) {
+          const dist = Math.hypot(it[2] - p.x, it[3] - p.y);
+          if (dist <= it[4] + 3 && dist < bestD) {
             best = it;
-            bestD = d;
+            bestD = dist;
           }
         }
       }
       if (!best) return false;
-      if (best.n) this.options.onZoomToCluster(L.latLng(best.lat, best.lng));
-      else if (best.props.code) this.options.onProjectClick(best.props.code, L.latLng(best.lat, best.lng));
+      const [d, k] = best;
+      const at = L.latLng(d.lat[k], d.lng[k]);
+      if (d.cnt[k]) this.options.onZoomToCluster(at);
+      else if (d.code[k]) this.options.onProjectClick(d.code[k], at);
       return true;
     },
 
