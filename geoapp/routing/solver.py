@@ -84,8 +84,8 @@ class Infeasible(Exception):
 
 @dataclass(frozen=True)
 class SearchLimits:
-    solution_limit: int = 1500
-    time_limit_s: float = 30.0
+    solution_limit: int = 300
+    time_limit_s: float = 20.0
     metaheuristic: bool = True
 
 

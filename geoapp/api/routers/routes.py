@@ -1,0 +1,109 @@
+"""Inspection routes: POST /routes/plan, GET / PUT / DELETE /routes/{id} (the id of a stored plan).
+
+Planning is CPU work (the solver), so the handlers are plain functions that FastAPI runs in its thread pool.
+Bad settings → 400 naming the setting (Chinese, then English); an unknown plan → 404; never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from geoapp.errors import GeoappError
+from geoapp.routing import planner, store
+from geoapp.routing.request import parse_settings
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["routes"])
+
+
+def _error(status: int, code: str, description: str, **extra) -> JSONResponse:
+    return JSONResponse({"code": code, "description": description, **extra}, status_code=status)
+
+
+def _not_found(plan_id: str) -> JSONResponse:
+    return _error(404, "NotFound", f"没有编号为 {plan_id} 的路线方案 / no route plan with id '{plan_id}'")
+
+
+def _plan_id(value: str) -> int | None:
+    try:
+        number = int(value)
+    except ValueError:
+        return None
+    return number if 0 < number < 2**63 else None
+
+
+def _answer(work: Callable[[], Response]) -> Response:
+    try:
+        return work()
+    except GeoappError as exc:
+        return _error(400, "InvalidParameterValue", str(exc), parameter=getattr(exc, "field", None))
+    except OperationalError as exc:
+        log.warning("database unavailable: %s", exc)
+        return _error(503, "ServiceUnavailable", "数据库不可用 / the database is unavailable")
+    except SQLAlchemyError as exc:
+        log.exception("route planning failed")
+        return _error(503, "ServiceUnavailable", f"数据库错误 / database error: {type(exc).__name__}")
+
+
+@router.post("/routes/plan", summary="规划考察路线 / plan inspection routes", status_code=201)
+def plan_routes(request: Request, body: dict = Body(...)) -> Response:  # noqa: B008
+    """Plan and store the routes; the answer is the stored plan (as GET /routes/{id})."""
+
+    def work() -> Response:
+        settings = parse_settings(body)
+        with request.app.state.engine.begin() as conn:
+            planned = planner.plan(conn, settings, request.app.state.settings.layers_dir)
+            plan_id = store.save_plan(conn, planned)
+            result = store.get_plan(conn, plan_id)
+        return JSONResponse(result, status_code=201, headers={"Location": f"/routes/{plan_id}"})
+
+    return _answer(work)
+
+
+@router.get("/routes/{plan_id}", summary="路线方案 / a stored route plan")
+def get_route_plan(request: Request, plan_id: str) -> Response:
+    number = _plan_id(plan_id)
+    if number is None:
+        return _not_found(plan_id)
+
+    def work() -> Response:
+        with request.app.state.engine.connect() as conn:
+            result = store.get_plan(conn, number)
+        return _not_found(plan_id) if result is None else JSONResponse(result)
+
+    return _answer(work)
+
+
+@router.put("/routes/{plan_id}", summary="人工调整路线 / edit a plan by hand (times recomputed)")
+def edit_route_plan(request: Request, plan_id: str, body: dict = Body(...)) -> Response:  # noqa: B008
+    """Move a stop (``{"move": {"project", "route", "day", "position"}}``) or give every route's order
+    (``{"routes": [{"name": "北线", "days": [["code", …], …]}]}``); the times are recomputed."""
+    number = _plan_id(plan_id)
+    if number is None:
+        return _not_found(plan_id)
+
+    def work() -> Response:
+        with request.app.state.engine.begin() as conn:
+            result = store.edit_plan(conn, number, body)
+        return _not_found(plan_id) if result is None else JSONResponse(result)
+
+    return _answer(work)
+
+
+@router.delete("/routes/{plan_id}", summary="删除路线方案 / delete a plan", status_code=204)
+def delete_route_plan(request: Request, plan_id: str) -> Response:
+    number = _plan_id(plan_id)
+    if number is None:
+        return _not_found(plan_id)
+
+    def work() -> Response:
+        with request.app.state.engine.begin() as conn:
+            deleted = store.delete_plan(conn, number)
+        return Response(status_code=204) if deleted else _not_found(plan_id)
+
+    return _answer(work)
