@@ -189,3 +189,97 @@ def map_export(
     with open_database(settings).connect() as conn:
         n = export_map(conn, params, Path(out), settings.layers_dir, settings.static_dir, lang)
     typer.echo(f"已导出 {n} 个项目 / exported {n} projects: {out}")
+
+
+# --- road network and inspection routes (issue 6) ----------------------------------------------------------------
+roads_app = typer.Typer(help="道路网 / the road network (OpenStreetMap → pgRouting)", no_args_is_help=True)
+routes_app = typer.Typer(help="考察路线 / inspection routes", no_args_is_help=True)
+app.add_typer(roads_app, name="roads")
+app.add_typer(routes_app, name="routes")
+
+
+@roads_app.command("import")
+@user_errors
+def roads_import(
+    file: str = typer.Argument(..., help="OpenStreetMap extract (.osm.pbf)"),
+    clip_to: str = typer.Option(None, "--clip-to", help="只保留此区划/城市内的道路, e.g. 通辽市 or 科左中旗"),
+) -> None:
+    """Load the drivable roads into PostGIS and build the pgRouting graph (replaces the previous network)."""
+    from pathlib import Path
+
+    from geoapp.routing.roads import import_roads
+
+    with open_database(get_settings()).begin() as conn:
+        typer.echo(f"已导入 / imported: {import_roads(conn, Path(file), clip_to)}")
+
+
+@routes_app.command("plan")
+@user_errors
+def routes_plan(
+    projects: str = typer.Option(None, "--projects", help="项目编号，逗号分隔 / project codes, comma-separated"),
+    sector: str = typer.Option(None, "--sector"), division: str = typer.Option(None, "--division"),
+    tier: str = typer.Option(None, "--tier"), status: str = typer.Option(None, "--status"),
+    min_investment: str = typer.Option(None, "--min-investment", help="万元"),
+    investment_class: str = typer.Option(None, "--investment-class", help="500w | 1y | 5y"),
+    q: str = typer.Option(None, "--q", help="名称或单位包含 / name or company contains"),
+    cql: str = typer.Option(None, "--filter", help="CQL2 text"),
+    routes: int = typer.Option(2, "--routes"), days: int = typer.Option(1, "--days"),
+    start: str = typer.Option(None, "--start", help="默认 通辽市人民政府; a place, division, code or 'lon,lat'"),
+    end: str = typer.Option(None, "--end"),
+    overnight: str = typer.Option(None, "--overnight", help="每晚住宿地，逗号分隔 / one place per night"),
+    day_start: str = typer.Option("08:00", "--day-start"), day_end: str = typer.Option("18:00", "--day-end"),
+    lunch_minutes: int = typer.Option(60, "--lunch-minutes"),
+    service_minutes: int = typer.Option(30, "--service-minutes"),
+    must_visit: str = typer.Option(None, "--must-visit", help="必到项目编号 / must-visit codes"),
+    travel_model: str = typer.Option("auto", "--travel-model", help="auto | road | estimate"),
+    start_date: str = typer.Option(None, "--date", help="第一天日期 / day 1, YYYY-MM-DD"),
+    title: str = typer.Option(None, "--title"),
+    lang: str = typer.Option(None, "--lang", help="zh | en"),
+) -> None:
+    """Plan routes, save the plan and print the itinerary."""
+    from geoapp.routing import planner, store
+    from geoapp.routing.report import itinerary
+    from geoapp.routing.request import parse_settings
+
+    settings = get_settings()
+    filters = {k: v for k, v in {"sector": sector, "division": division, "tier": tier, "status": status,
+                                 "min_investment": min_investment, "investment_class": investment_class, "q": q,
+                                 "filter": cql}.items() if v}
+    body = {"projects": projects or [], "filter": filters, "routes": routes, "days": days,
+            "day_start": day_start, "day_end": day_end, "lunch_minutes": lunch_minutes,
+            "service_minutes": service_minutes, "must_visit": must_visit or [], "travel_model": travel_model,
+            "start_date": start_date, "title": title}
+    body |= {k: v for k, v in {"start": start, "end": end}.items() if v}
+    if overnight:
+        body["overnight"] = [p.strip() for p in overnight.split(",") if p.strip()]
+    with open_database(settings).begin() as conn:
+        planned = planner.plan(conn, parse_settings(body), settings.layers_dir)
+        plan = store.get_plan(conn, store.save_plan(conn, planned))
+    typer.echo(itinerary(plan, lang or settings.lang))
+
+
+@routes_app.command("show")
+@user_errors
+def routes_show(plan_id: int = typer.Argument(...), lang: str = typer.Option(None, "--lang")) -> None:
+    """Print a stored plan."""
+    from geoapp.routing.report import itinerary
+    from geoapp.routing.store import get_plan
+
+    settings = get_settings()
+    with open_database(settings).connect() as conn:
+        plan = get_plan(conn, plan_id)
+    if plan is None:
+        raise GeoappError(f"没有编号为 {plan_id} 的路线方案 / no route plan with id {plan_id}")
+    typer.echo(itinerary(plan, lang or settings.lang))
+
+
+@routes_app.command("delete")
+@user_errors
+def routes_delete(plan_id: int = typer.Argument(...)) -> None:
+    """Delete a stored plan."""
+    from geoapp.routing.store import delete_plan
+
+    with open_database(get_settings()).begin() as conn:
+        if not delete_plan(conn, plan_id):
+            raise GeoappError(f"没有编号为 {plan_id} 的路线方案 / no route plan with id {plan_id}")
+    typer.echo(f"已删除 / deleted plan {plan_id}")

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from geoapp import __version__
 from geoapp.api.routers import features, health, stats, tiles
 from geoapp.api.routers import printing as printing_router
+from geoapp.api.routers import routes as routes_router
 from geoapp.api.routers import webmap as webmap_router
 from geoapp.db.engine import make_engine
 from geoapp.settings import Settings
@@ -38,6 +39,7 @@ def create_app(settings: Settings, database_url: str, engine: Engine | None = No
     # printing before the route planner's router: /routes/{id}.gpx must not be taken for a route id
     app.include_router(printing_router.router)
     app.include_router(webmap_router.router)
+    app.include_router(routes_router.router)  # after printing: /routes/{id}.gpx is printing's
     # OGC API (layers): its "/" answers JSON to clients and the web map to browsers, so it goes before the index
     app.include_router(features.router)
     app.include_router(tiles.router)
