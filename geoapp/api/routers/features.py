@@ -30,6 +30,7 @@ from geoapp.api.routers.ogc_common import (
     now_iso,
     ogc_errors,
     params_of,
+    read_engine_of,
     stream,
 )
 from geoapp.api.routers.ogc_openapi import openapi_document
@@ -202,7 +203,7 @@ def collection_doc(base: str, layer: Layer, conn: Connection, layers_dir: Path) 
 @ogc_errors
 def collections(request: Request) -> Response:
     base, layers_dir = base_url(request), layers_dir_of(request)
-    with engine_of(request).connect() as conn:
+    with read_engine_of(request).connect() as conn:
         docs = [collection_doc(base, layer, conn, layers_dir) for layer in registry(layers_dir).values()]
     return json_response({
         "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON, "title": "图层 / collections"}],
@@ -214,7 +215,7 @@ def collections(request: Request) -> Response:
 @ogc_errors
 def collection(request: Request, collection_id: str) -> Response:
     layer = layer_of(request, collection_id)
-    with engine_of(request).connect() as conn:
+    with read_engine_of(request).connect() as conn:
         return json_response(collection_doc(base_url(request), layer, conn, layers_dir_of(request)))
 
 
@@ -282,7 +283,7 @@ def items(request: Request, collection_id: str) -> Response:
     layers_dir = layers_dir_of(request)
     engine = engine_of(request)
     formats = ("json", *EXPORT_FORMATS)
-    with engine.connect() as conn:
+    with read_engine_of(request).connect() as conn:
         q = parse_query(conn, layer, params, layers_dir, formats=formats, default_format="json")
         if q.fmt == "json":
             assert q.limit is not None
@@ -307,7 +308,7 @@ def items(request: Request, collection_id: str) -> Response:
 def item(request: Request, collection_id: str, feature_id: str) -> Response:
     layer = layer_of(request, collection_id)
     params = params_of(request)
-    with engine_of(request).connect() as conn:
+    with read_engine_of(request).connect() as conn:
         q = parse_query(conn, layer, params, layers_dir_of(request), formats=("json",), default_format="json")
         stmt = (sa.select(sql.feature_text(q.src, q.names)).select_from(q.src.from_)
                 .where(q.src.where, q.src.id == feature_id))

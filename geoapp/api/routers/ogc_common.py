@@ -83,6 +83,17 @@ def engine_of(request: Request) -> Engine:
     return request.app.state.engine
 
 
+def read_engine_of(request: Request) -> Engine:
+    """The app's engine (same pool) in autocommit: one read is one round trip, no BEGIN/ROLLBACK around it.
+    Streamed exports keep the transactional engine (server-side cursors need a transaction)."""
+    state = request.app.state
+    cached = getattr(state, "layers_read_engine", None)
+    if cached is None or cached.pool is not state.engine.pool:
+        cached = state.engine.execution_options(isolation_level="AUTOCOMMIT")
+        state.layers_read_engine = cached
+    return cached
+
+
 def layers_dir_of(request: Request) -> Path:
     return Path(request.app.state.settings.layers_dir)
 

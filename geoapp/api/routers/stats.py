@@ -33,12 +33,12 @@ from fastapi.responses import Response
 from sqlalchemy import Connection, text
 
 from geoapp.api.routers.ogc_common import (
-    engine_of,
     json_response,
     layer_of,
     layers_dir_of,
     ogc_errors,
     params_of,
+    read_engine_of,
 )
 from geoapp.layers import sql
 from geoapp.layers.filters import FilterError, layer_filter
@@ -119,7 +119,7 @@ def _stats(request: Request, layer: Layer) -> Response:
     f = params.pop("f", ["json"])[0]
     if f != "json":
         raise FilterError("f", f"不支持的格式 '{f}'", f"unsupported format '{f}'", ["json"])
-    with engine_of(request).connect() as conn:
+    with read_engine_of(request).connect() as conn:
         return json_response(compute_stats(conn, layer, params, layers_dir_of(request)))
 
 

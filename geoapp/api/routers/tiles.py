@@ -19,15 +19,17 @@ from geoapp.api.routers.ogc_common import (
     MVT,
     NotFound,
     base_url,
-    engine_of,
     json_response,
     layer_of,
     layers_dir_of,
     ogc_errors,
     params_of,
+    read_engine_of,
 )
+from geoapp.errors import GeoappError
 from geoapp.layers import sql
 from geoapp.layers.filters import FilterError
+from geoapp.layers.registry import Layer
 from geoapp.layers.request import parse_query
 
 router = APIRouter(tags=["OGC API – Tiles"])
@@ -86,7 +88,7 @@ def tilejson(request: Request, collection_id: str, tms_id: str) -> Response:
     layer = layer_of(request, collection_id)
     _tms_or_404(tms_id)
     params = params_of(request)
-    with engine_of(request).connect() as conn:
+    with read_engine_of(request).connect() as conn:
         parse_query(conn, layer, params, layers_dir_of(request), formats=("json",), default_format="json")
         extent = _extent(conn, layer) or [-180.0, -85.0511, 180.0, 85.0511]
     query = request.url.query
@@ -104,6 +106,8 @@ def tilejson(request: Request, collection_id: str, tms_id: str) -> Response:
     cluster_max = layer.tiles.get("cluster_max_zoom")
     if cluster_max is not None:
         fields["point_count"] = "Number"
+        for name in cluster_properties(layer):
+            fields.setdefault(name, MVT_FIELD_TYPES.get(types.get(name, "string"), "String"))
     minx, miny, maxx, maxy = extent
     return json_response({
         "tilejson": "3.0.0",
@@ -153,12 +157,8 @@ def tile(request: Request, collection_id: str, tms_id: str, z: str, x: str, y: s
     cluster_props: dict[str, str] = {}
     if cluster_max is not None and zi <= int(cluster_max) and layer.geometry_type == "Point":
         cluster_cell = (bounds[2] - bounds[0]) * int(conf.get("cluster_cell_px", 256)) / sql.MVT_EXTENT
-        for name in names:
-            if types.get(name) == "number":
-                cluster_props[name] = "sum"
-            elif name != layer.id_column and _is_vocab(layer, name):
-                cluster_props[name] = "mode"
-    with engine_of(request).connect() as conn:
+        cluster_props = cluster_properties(layer)
+    with read_engine_of(request).connect() as conn:
         q = parse_query(conn, layer, params, layers_dir_of(request), formats=("mvt", "pbf"), default_format="mvt")
         stmt = sql.tile_statement(layer, q.src, names, types, bounds, int(conf.get("max_features", 10000)),
                                   cluster_cell, cluster_props)
@@ -166,6 +166,11 @@ def tile(request: Request, collection_id: str, tms_id: str, z: str, x: str, y: s
     return Response(bytes(data), media_type=MVT)
 
 
-def _is_vocab(layer, name: str) -> bool:
-    prop = layer.prop(name)
-    return bool(prop and prop.vocabulary)
+def cluster_properties(layer: Layer) -> dict[str, str]:
+    """What a cluster carries besides point_count: ``tiles.cluster_properties`` {property: sum | mode}."""
+    conf = layer.tiles.get("cluster_properties") or {}
+    for name, how in conf.items():
+        if how not in ("sum", "mode") or name not in layer.property_names:
+            raise GeoappError(f"{layer.path}: tiles.cluster_properties.{name}: 需要 sum 或 mode / needs sum or mode "
+                              "of a property")
+    return dict(conf)
