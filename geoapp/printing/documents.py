@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from html import escape
 from pathlib import Path
@@ -76,23 +76,28 @@ def default_orientation(route: RoutePrint, paper: str = "A4") -> str:
     return "portrait" if scales["portrait"] < scales["landscape"] else "landscape"
 
 
-def _css(paper: str, orientation: str, footer_left: str, lang: str) -> str:
+def _css(paper: str, orientation: str, lang: str) -> str:
     page = word("page", lang, p='" counter(page) "', n='" counter(pages) "')
     return f"""
     @page {{ size: {paper} {orientation}; margin: {MARGIN['top']}mm {MARGIN['right']}mm {MARGIN['bottom']}mm
              {MARGIN['left']}mm;
-      @bottom-left {{ content: "{escape(footer_left)}"; font-size: 6.5pt; color: #6b7280; }}
+      @bottom-left {{ content: string(routefooter); font-size: 6.5pt; color: #6b7280; }}
       @bottom-right {{ content: "{page}"; font-size: 6.5pt; color: #6b7280; }} }}
     @page cover {{ @bottom-left {{ content: none; }} @bottom-right {{ content: none; }} }}
-    @page mapsheet-landscape {{ size: {paper} landscape; }}
-    @page mapsheet-portrait {{ size: {paper} portrait; }}
+    @page sheet-landscape {{ size: {paper} landscape; }}
+    @page sheet-portrait {{ size: {paper} portrait; }}
+    .routemark {{ string-set: routefooter attr(data-footer); }}
+    .sheet-landscape {{ page: sheet-landscape; }}
+    .sheet-portrait {{ page: sheet-portrait; }}
+    tr.lunch td {{ color: #6b7280; font-style: italic; }}
+    .unassigned {{ margin-top: 4mm; font-size: 7.8pt; page-break-inside: avoid; }}
+    .unassigned h3 {{ font-size: 9pt; margin-bottom: 1mm; }}
+    .unassigned li {{ margin: 0.4mm 0; }}
     html {{ font-family: {css_family_list()}; color: #1f2933; font-size: 8.6pt; line-height: 1.35; }}
     body {{ margin: 0; }}
     h1, h2, h3 {{ margin: 0; font-weight: 700; }}
     .sheet {{ page-break-after: always; }}
     .sheet:last-child {{ page-break-after: auto; }}
-    .mapsheet-landscape {{ page: mapsheet-landscape; }}
-    .mapsheet-portrait {{ page: mapsheet-portrait; }}
     .head {{ height: {HEADER_MM}mm; position: relative; border-bottom: 0.6mm solid #1f2933;
              margin-bottom: {GAP_MM}mm; }}
     .head .titles {{ position: absolute; left: 0; bottom: 0; right: 60mm; overflow: hidden; }}
@@ -215,7 +220,7 @@ def map_sheet(route: RoutePrint, base: BaseMap, vocabs: Vocabs, paper: str, orie
                                              km=f"{route.total_km:.1f}")
     pw, ph = page_size(paper, orientation)
     return f"""
-    <section class="sheet mapsheet-{orientation}"
+    <section class="sheet sheet-{orientation} routemark" data-footer="{escape(_footer(route, lang))}"
       style="height:{ph - MARGIN['top'] - MARGIN['bottom'] - 0.5:.1f}mm; overflow:hidden">
       <div class="head">
         <div class="titles">
@@ -238,6 +243,14 @@ def _division(stop: StopPrint, lang: str) -> str:
     return (stop.division_en or stop.division) if lang == "en" else stop.division
 
 
+def _lunch_row(day: DayPrint, lang: str) -> str:
+    start, minutes = day.lunch
+    end = start + timedelta(minutes=minutes)
+    return (f'<tr class="lunch"><td></td><td colspan="3">{escape(word("lunch", lang))}</td>'
+            f'<td>{start:%H:%M}</td><td>{end:%H:%M}</td><td class="num">{minutes}</td><td></td><td></td>'
+            f'<td></td></tr>')
+
+
 def itinerary_table(route: RoutePrint, vocabs: Vocabs, lang: str) -> str:
     """The schedule: one block per day (start, stops, overnight or end, subtotal), then the totals row."""
     cols = [("no", "6%"), ("project", "27%"), ("banner", "12%"), ("sector", "13%"), ("arrival", "7%"),
@@ -254,7 +267,11 @@ def itinerary_table(route: RoutePrint, vocabs: Vocabs, lang: str) -> str:
         body.append(f'<tr class="place"><td></td><td class="name" colspan="3">'
                     f'{escape(word("depart_from", lang, place=day.start.name))}</td><td></td>'
                     f'<td>{day.depart:%H:%M}</td><td></td><td></td><td></td><td></td></tr>')
+        lunch_at = day.lunch[0] if day.lunch else None
         for s in stops:
+            if lunch_at is not None and lunch_at < s.arrival:
+                body.append(_lunch_row(day, lang))
+                lunch_at = None
             body.append(
                 f'<tr><td class="seq">{_seq_cell(s, vocabs.sectors)}</td><td>{escape(s.name)}</td>'
                 f'<td>{escape(_division(s, lang))}</td>'
@@ -262,6 +279,8 @@ def itinerary_table(route: RoutePrint, vocabs: Vocabs, lang: str) -> str:
                 f'<td>{s.arrival:%H:%M}</td><td>{s.departure:%H:%M}</td><td class="num">{s.stay_minutes}</td>'
                 f'<td class="num">{s.leg_km:.1f}</td><td class="num">{s.leg_minutes:.0f}</td>'
                 f'<td>{escape(s.notes)}</td></tr>')
+        if lunch_at is not None:
+            body.append(_lunch_row(day, lang))
         end_key = "overnight_at" if day.overnight else "arrive_at"
         body.append(f'<tr class="place"><td></td><td class="name" colspan="3">'
                     f'{escape(word(end_key, lang, place=day.end.name))}</td><td>{day.arrive:%H:%M}</td><td></td>'
@@ -284,13 +303,25 @@ def itinerary_table(route: RoutePrint, vocabs: Vocabs, lang: str) -> str:
     return (f'<table class="itinerary"><thead><tr>{head}</tr></thead>{"".join(body)}</table>')
 
 
-def itinerary_sheet(route: RoutePrint, vocabs: Vocabs, lang: str, title_key: str = "itinerary") -> str:
+def _unassigned(route: RoutePrint, lang: str) -> str:
+    if not route.unassigned:
+        return ""
+    items = "".join(f"<li>{escape(name)}{'：' if lang == 'zh' else ': '}{escape(reason)}</li>"
+                    for name, reason in route.unassigned)
+    return (f'<div class="unassigned"><h3>{escape(word("unassigned", lang, n=len(route.unassigned)))}</h3>'
+            f"<ul>{items}</ul></div>")
+
+
+def itinerary_sheet(route: RoutePrint, vocabs: Vocabs, lang: str, title_key: str = "itinerary",
+                    orientation: str | None = None) -> str:
+    page = f" sheet-{orientation}" if orientation else ""
     return f"""
-    <section class="sheet">
+    <section class="sheet{page}">
       <h2 class="section">{escape(_title(route, lang, title_key))}</h2>
       <p class="totals">{escape(_summary(route, lang))}{'。' if lang == 'zh' else '. '}
         {escape(word('travel_model', lang))}{'：' if lang == 'zh' else ': '}{escape(_model(route, lang))}</p>
       {itinerary_table(route, vocabs, lang)}
+      {_unassigned(route, lang)}
     </section>"""
 
 
@@ -298,15 +329,23 @@ def _footer(route: RoutePrint, lang: str) -> str:
     return f"{word('city', lang)} · {route.name} · {_dates(route, lang)}"
 
 
-def route_map_pdf(route: RoutePrint, base: BaseMap, vocabs: Vocabs, options: PrintOptions) -> bytes:
-    """The route map sheet followed by the itinerary, on one paper size and orientation."""
-    orientation = options.orientation or default_orientation(route, options.paper)
-    html = (f'<!DOCTYPE html><html lang="{"en" if options.lang == "en" else "zh-CN"}"><head><meta charset="utf-8">'
-            f'<title>{escape(_title(route, options.lang, "map_title"))}</title>'
-            f'<style>{_css(options.paper, orientation, _footer(route, options.lang), options.lang)}</style></head>'
-            f'<body>{map_sheet(route, base, vocabs, options.paper, orientation, options.lang)}'
-            f'{itinerary_sheet(route, vocabs, options.lang)}</body></html>')
-    return _write_pdf(html)
+def _html(title: str, paper: str, orientation: str, lang: str, body: str) -> str:
+    return (f'<!DOCTYPE html><html lang="{"en" if lang == "en" else "zh-CN"}"><head><meta charset="utf-8">'
+            f'<title>{escape(title)}</title><style>{_css(paper, orientation, lang)}</style></head>'
+            f'<body>{body}</body></html>')
+
+
+def route_map_pdf(routes: RoutePrint | list[RoutePrint], base: BaseMap, vocabs: Vocabs,
+                  options: PrintOptions) -> bytes:
+    """Per route: the map sheet, then the itinerary on the same paper and orientation."""
+    routes = [routes] if isinstance(routes, RoutePrint) else routes
+    lang, sections = options.lang, []
+    orientations = [options.orientation or default_orientation(r, options.paper) for r in routes]
+    for route, orientation in zip(routes, orientations, strict=True):
+        sections.append(map_sheet(route, base, vocabs, options.paper, orientation, lang)
+                        + itinerary_sheet(route, vocabs, lang, orientation=orientation))
+    title = " / ".join(_title(r, lang, "map_title") for r in routes)
+    return _write_pdf(_html(title, options.paper, orientations[0], lang, "".join(sections)))
 
 
 def _fact(label: str, value: str | None, lang: str) -> str:
@@ -386,15 +425,18 @@ def cover(route: RoutePrint, lang: str) -> str:
     </section>"""
 
 
-def handbook_pdf(route: RoutePrint, base: BaseMap, vocabs: Vocabs, options: PrintOptions) -> bytes:
-    """Cover, the route map (on its best orientation), the schedule, then a card per stop."""
-    lang = options.lang
-    map_orientation = options.orientation or default_orientation(route, options.paper)
-    locator = mapdraw.LocatorMaps(route, base, 64.0, 58.0, lang)
-    cards = "".join(stop_card(route, s, vocabs, locator, lang) for s in route.stops)
-    html = (f'<!DOCTYPE html><html lang="{"en" if lang == "en" else "zh-CN"}"><head><meta charset="utf-8">'
-            f'<title>{escape(_title(route, lang, "handbook_title"))}</title>'
-            f'<style>{_css(options.paper, "portrait", _footer(route, lang), lang)}</style></head><body>'
-            f'{cover(route, lang)}{map_sheet(route, base, vocabs, options.paper, map_orientation, lang)}'
-            f'{itinerary_sheet(route, vocabs, lang, "schedule")}{cards}</body></html>')
-    return _write_pdf(html)
+def handbook_pdf(routes: RoutePrint | list[RoutePrint], base: BaseMap, vocabs: Vocabs,
+                 options: PrintOptions) -> bytes:
+    """Per route: cover, the route map (on its best orientation), the schedule, then a card per stop."""
+    routes = [routes] if isinstance(routes, RoutePrint) else routes
+    lang, sections = options.lang, []
+    for route in routes:
+        map_orientation = options.orientation or default_orientation(route, options.paper)
+        locator = mapdraw.LocatorMaps(route, base, 64.0, 58.0, lang)
+        cards = "".join(stop_card(route, s, vocabs, locator, lang) for s in route.stops)
+        sections.append(
+            f'{cover(route, lang)}'
+            f'{map_sheet(route, base, vocabs, options.paper, map_orientation, lang)}'
+            f'{itinerary_sheet(route, vocabs, lang, "schedule", "portrait")}{cards}')
+    title = " / ".join(_title(r, lang, "handbook_title") for r in routes)
+    return _write_pdf(_html(title, options.paper, "portrait", lang, "".join(sections)))

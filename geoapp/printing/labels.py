@@ -27,6 +27,8 @@ WORDS: dict[str, dict[str, str]] = {
     "depart_from": {"zh": "出发：{place}", "en": "Depart: {place}"},
     "arrive_at": {"zh": "到达：{place}", "en": "Arrive: {place}"},
     "overnight_at": {"zh": "住宿：{place}", "en": "Overnight: {place}"},
+    "lunch": {"zh": "午餐", "en": "Lunch"},
+    "unassigned": {"zh": "本次规划未能安排的项目（{n} 个）", "en": "Projects the plan could not fit ({n})"},
     "day_total": {"zh": "当日小计", "en": "Day subtotal"},
     "total": {"zh": "合计", "en": "Total"},
     "summary_line": {

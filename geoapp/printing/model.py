@@ -75,7 +75,10 @@ class StopPrint:
 
 @dataclass
 class DayPrint:
-    """One working day of a route: where it starts and ends (an overnight stay or the final end)."""
+    """One working day of a route: where it starts and ends (an overnight stay or the final end).
+
+    ``lunch`` is (start, minutes) when the plan breaks for lunch that day.
+    """
 
     day: int
     start: Place
@@ -85,6 +88,7 @@ class DayPrint:
     final_leg_km: float
     final_leg_minutes: float
     overnight: bool = False
+    lunch: tuple[datetime, int] | None = None
 
 
 @dataclass
@@ -92,7 +96,7 @@ class RoutePrint:
     """A planned route as printed: ordered stops with times, legs and totals, and its line in WGS84.
 
     ``dated`` is False when the plan has no calendar date: times then count from 00:00 of a nominal day 1
-    and only "day 1, day 2 …" is printed.
+    and only "day 1, day 2 …" is printed. ``unassigned`` lists (project, reason) the plan had to leave out.
     """
 
     id: str
@@ -107,6 +111,7 @@ class RoutePrint:
     data_date: date | None = None
     data_source: str = ""
     notes: list[str] = field(default_factory=list)
+    unassigned: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.travel_model not in TRAVEL_MODELS:

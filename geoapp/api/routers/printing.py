@@ -1,4 +1,7 @@
-"""Printed routes: the route map and handbook PDFs, GPX and KML of a stored route.
+"""Printed routes: the route map and handbook PDFs, GPX and KML of a stored plan.
+
+``{route_id}`` is the id ``POST /routes/plan`` returns (the plan, as ``GET /routes/{id}``); every route of it
+is printed in turn, or only the one ``?route=`` names by number (1, 2 …) or name (北线).
 
 Rendering is CPU work, so the handlers are plain functions (FastAPI runs them in its thread pool).
 Unknown route → 404; a bad paper, orientation, language or crs → 400 naming the allowed values.
@@ -52,44 +55,46 @@ def _answer(make: Callable[[], tuple[bytes, str, str]]) -> Response:
     return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
-def _printable(request: Request, route_id: str, lang: str):
+def _printable(request: Request, route_id: str, lang: str, route: str | None):
     settings = request.app.state.settings
-    return service.load_printable(request.app.state.engine, settings.layers_dir, route_id, lang)
+    return service.load_printable(request.app.state.engine, settings.layers_dir, route_id, lang, route)
 
 
 @router.get("/routes/{route_id}/map.pdf", summary="路线图 PDF / route map PDF")
 def route_map_pdf(request: Request, route_id: str, paper: str = "A4", orientation: str | None = None,
-                  lang: str = "zh") -> Response:
+                  lang: str = "zh", route: str | None = None) -> Response:
     def make():
         options = PrintOptions.parse(paper, orientation, lang)
-        return service.route_map(_printable(request, route_id, options.lang), options), PDF, \
+        return service.route_map(_printable(request, route_id, options.lang, route), options), PDF, \
             f"route-{route_id}-map.pdf"
     return _answer(make)
 
 
 @router.get("/routes/{route_id}/handbook.pdf", summary="观摩手册 PDF / inspection handbook PDF")
 def handbook_pdf(request: Request, route_id: str, paper: str = "A4", orientation: str | None = None,
-                 lang: str = "zh") -> Response:
+                 lang: str = "zh", route: str | None = None) -> Response:
     def make():
         options = PrintOptions.parse(paper, orientation, lang)
-        return service.handbook(_printable(request, route_id, options.lang), options), PDF, \
+        return service.handbook(_printable(request, route_id, options.lang, route), options), PDF, \
             f"route-{route_id}-handbook.pdf"
     return _answer(make)
 
 
 @router.get("/routes/{route_id}.gpx", summary="GPX 1.1（WGS84 或 GCJ-02）/ GPX 1.1 (WGS84 or GCJ-02)")
-def route_gpx(request: Request, route_id: str, crs: str = "wgs84", lang: str = "zh") -> Response:
+def route_gpx(request: Request, route_id: str, crs: str = "wgs84", lang: str = "zh",
+              route: str | None = None) -> Response:
     def make():
         options, crs_n = PrintOptions.parse(lang=lang), tracks.parse_crs(crs)
-        return service.gpx(_printable(request, route_id, options.lang), crs_n, options.lang), GPX, \
+        return service.gpx(_printable(request, route_id, options.lang, route), crs_n, options.lang), GPX, \
             f"route-{route_id}.gpx"
     return _answer(make)
 
 
 @router.get("/routes/{route_id}.kml", summary="KML（WGS84 或 GCJ-02）/ KML (WGS84 or GCJ-02)")
-def route_kml(request: Request, route_id: str, crs: str = "wgs84", lang: str = "zh") -> Response:
+def route_kml(request: Request, route_id: str, crs: str = "wgs84", lang: str = "zh",
+              route: str | None = None) -> Response:
     def make():
         options, crs_n = PrintOptions.parse(lang=lang), tracks.parse_crs(crs)
-        return service.kml(_printable(request, route_id, options.lang), crs_n, options.lang), KML, \
+        return service.kml(_printable(request, route_id, options.lang, route), crs_n, options.lang), KML, \
             f"route-{route_id}.kml"
     return _answer(make)
