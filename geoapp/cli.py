@@ -283,3 +283,24 @@ def routes_delete(plan_id: int = typer.Argument(...)) -> None:
         if not delete_plan(conn, plan_id):
             raise GeoappError(f"没有编号为 {plan_id} 的路线方案 / no route plan with id {plan_id}")
     typer.echo(f"已删除 / deleted plan {plan_id}")
+
+
+@routes_app.command("print")
+@user_errors
+def routes_print(
+    plan_id: str = typer.Argument(..., help="路线方案编号 / the plan id (as from `geoapp routes plan`)"),
+    out: str = typer.Option(".", "--out", help="输出目录 / output directory"),
+    paper: str = typer.Option("A4", "--paper", help="A4 | A3"),
+    orientation: str = typer.Option(None, "--orientation", help="portrait | landscape (默认按路线形状 / by shape)"),
+    lang: str = typer.Option(None, "--lang", help="zh | en"),
+) -> None:
+    """Print each route of a plan: route map PDF, handbook PDF, GPX and KML (WGS84 and GCJ-02)."""
+    from pathlib import Path
+
+    from geoapp.printing.model import PrintOptions
+    from geoapp.printing.service import print_route
+
+    settings = get_settings()
+    options = PrintOptions.parse(paper, orientation, lang or settings.lang)
+    for path in print_route(open_database(settings), settings.layers_dir, plan_id, Path(out), options):
+        typer.echo(str(path))
