@@ -157,6 +157,35 @@ def serve(
     uvicorn.run(create_app(settings, url), host=host, port=port)
 
 
+import_app = typer.Typer(help="导入 / import data", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("projects")
+@user_errors
+def import_projects(
+    file: str = typer.Argument(..., help="xlsx / csv / geojson / gpkg / shp (or a zipped shapefile)"),
+    crs: str = typer.Option(None, "--crs", help="wgs84 | cgcs2000 | gcj02 (高德) | bd09 (百度); default: WGS84"),
+    sheet: str = typer.Option(None, "--sheet", help="工作表（或图层）名称 / sheet (or layer) name"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="只检查，不写入 / check only, write nothing"),
+    update: bool = typer.Option(False, "--update", help="更新已有编号的项目 / update projects whose code exists"),
+    lang: str = typer.Option(None, "--lang", help="zh | en (messages)"),
+    by: str = typer.Option(None, "--by", help="记录在变更历史中的操作人 / who to record in the history"),
+) -> None:
+    """Import projects, all or nothing: any problem is listed (row, column, value, reason) and nothing is written."""
+    from pathlib import Path
+
+    from geoapp.ingest import ImportOptions, import_file
+
+    settings = get_settings()
+    lang = lang or settings.lang
+    options = ImportOptions(crs=crs, sheet=sheet, dry_run=dry_run, update=update, actor=by)
+    report = import_file(open_database(settings), Path(file), settings.layers_dir, options)
+    typer.echo(report.text(lang), err=not report.ok)
+    if not report.ok:
+        raise typer.Exit(2)
+
+
 # --- the standalone HTML map (issue 5) ---------------------------------------------------------------------------
 map_app = typer.Typer(help="地图 / maps", no_args_is_help=True)
 app.add_typer(map_app, name="map")

@@ -102,6 +102,18 @@ def client(settings: Settings, database_url: str, engine: Engine) -> Iterator[Te
         yield test_client
 
 
+@pytest.fixture(scope="session")
+def inner_points(engine: Engine) -> dict[str, tuple[float, float]]:
+    """A WGS84 point well inside each division with a boundary: its seat when 2 km inside, else a point on surface."""
+    with engine.connect() as conn:
+        points = conn.execute(text(
+            "SELECT code, ST_X(p), ST_Y(p) FROM (SELECT code, CASE WHEN seat IS NOT NULL "
+            "AND ST_Covers(ST_Buffer(boundary, -0.02), seat) THEN seat ELSE ST_PointOnSurface(boundary) END AS p "
+            "FROM divisions WHERE boundary IS NOT NULL) d"
+        )).all()
+    return {code: (lon, lat) for code, lon, lat in points}
+
+
 @pytest.fixture(scope="module")
 def layers_db(engine: Engine) -> Engine:
     """The named demo projects plus 400 labelled synthetic ones (fixed seed), loaded once per module for the

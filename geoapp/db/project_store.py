@@ -27,10 +27,11 @@ class UpsertCounts:
     unchanged: int = 0
 
 
-def stage_projects(conn: Connection, rows: Iterable[Mapping]) -> None:
+def stage_projects(conn: Connection, rows: Iterable[Mapping], fresh: bool = True) -> None:
     """COPY rows into the transaction's temporary table ``_project_load`` (``row_no``: where a row came from).
 
-    ``rows`` may be a generator: nothing is held in memory, so a million rows stream straight into COPY.
+    ``rows`` may be a generator (it must not use the connection: it is busy with COPY). ``fresh=False`` appends
+    to what earlier calls staged, so an importer can stage chunk by chunk with queries in between.
     """
     raw = conn.connection.driver_connection
     with raw.cursor() as cur:
@@ -41,7 +42,8 @@ def stage_projects(conn: Connection, rows: Iterable[Mapping]) -> None:
             "company text, responsible_unit text, leader text, scope text, lon float8, lat float8, "
             "coord_source text, location_precision text, source text, row_no int) ON COMMIT DROP"
         )
-        cur.execute("TRUNCATE _project_load")
+        if fresh:
+            cur.execute("TRUNCATE _project_load")
         with cur.copy(f"COPY _project_load ({', '.join(COLUMNS)}, row_no) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row([*(row.get(c) for c in COLUMNS), row.get("row_no")])

@@ -1,0 +1,242 @@
+"""One import, all or nothing: read → map headers → check rows → stage by COPY → check against the table → merge.
+
+Everything happens in one transaction. Rows are checked and streamed into the staging table chunk by chunk
+(memory stays flat for a million rows); if any problem is found, anywhere, the transaction is rolled back and
+the report lists them all. A dry run does the whole import, counts included, and rolls back.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import chain
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, text
+
+from geoapp.db.project_store import merge_staged, stage_projects
+from geoapp.ingest.checks import CheckedRow, Divisions, RowContext, check_cells, check_points
+from geoapp.ingest.coords import CRS_CHOICES
+from geoapp.ingest.headers import ALIASES, FIELD_TITLES, Column, HeaderMap, find_header_row, map_headers
+from geoapp.ingest.readers import GEOMETRY_COLUMN, GEOMETRY_LAT, GEOMETRY_LON, ReadError, Table, open_table
+from geoapp.ingest.report import ImportReport, Problem
+from geoapp.vocab import vocabularies
+
+HEADER_SCAN_ROWS = 30
+CHUNK = 5000
+TOTAL_MARKERS = ("合计", "总计", "小计", "total")
+
+
+@dataclass
+class ImportOptions:
+    crs: str | None = None            # None: what the headers or the file say, else WGS84
+    sheet: str | None = None          # XLSX sheet or GIS layer
+    fmt: str | None = None            # forced format (uploads without a useful file name)
+    dry_run: bool = False
+    update: bool = False
+    actor: str | None = None          # recorded in the change history
+    allowed_divisions: frozenset[str] | None = None  # an editor's divisions
+    source: str | None = None         # the source recorded for rows that name none
+
+
+def set_actor(conn: Connection, actor: str) -> None:
+    """Name who writes in this transaction; the history triggers record it."""
+    conn.execute(text("SELECT set_config('geoapp.actor', :actor, true)"), {"actor": actor})
+
+
+def default_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def import_file(engine: Engine, path: Path, layers_dir: Path, options: ImportOptions,
+                display_name: str | None = None) -> ImportReport:
+    """Import a file; the report says what was written (nothing at all when it lists a problem)."""
+    path = Path(path)
+    report = ImportReport(file=display_name or path.name, dry_run=options.dry_run, update=options.update)
+    try:
+        table = open_table(path, options.sheet, options.fmt)
+    except ReadError as exc:
+        report.add(Problem(None, "-", display_name or path.name, exc.zh, exc.en))
+        return report
+    source = options.source or f"导入 / import: {display_name or path.name}"
+    with engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            import_table(conn, table, layers_dir, options, report, source)
+            if report.ok and not options.dry_run:
+                trans.commit()
+                report.written = True
+            else:
+                trans.rollback()
+        except ReadError as exc:
+            trans.rollback()
+            report.add(Problem(None, "-", report.file, exc.zh, exc.en))
+        except BaseException:
+            trans.rollback()
+            raise
+    return report
+
+
+def import_table(conn: Connection, table: Table, layers_dir: Path, options: ImportOptions, report: ImportReport,
+                 source: str) -> None:
+    """Check and stage every row of a table inside the caller's transaction; merge only when nothing is wrong."""
+    report.format, report.sheet = table.format, table.sheet
+    set_actor(conn, options.actor or default_actor())
+    header, rows = _header(table, layers_dir, report)
+    if header is None:
+        return
+    crs = _crs(header, table, options, report)
+    if crs is None:
+        return
+    report.crs = crs
+    ctx = RowContext(vocabularies(Path(layers_dir)), Divisions.load(conn), source, crs, options.allowed_divisions,
+                     defer_defaults=options.update)
+    stage_projects(conn, [], fresh=True)
+    for chunk in _checked_chunks(rows, header, ctx, report):
+        stage_projects(conn, chunk, fresh=False)
+    if report.rows == 0 and report.ok:
+        report.add(Problem(header.row, "-", "", "表头下没有数据行", "there are no data rows below the header"))
+    _check_against_table(conn, header, options, ctx, report)
+    if report.ok:
+        if options.update:
+            _fill_defaults(conn, ctx)
+        counts = merge_staged(conn, update=options.update)
+        report.added, report.updated, report.unchanged = counts.added, counts.updated, counts.unchanged
+
+
+def _header(table: Table, layers_dir: Path, report: ImportReport) -> tuple[HeaderMap | None, Iterator]:
+    if table.header is not None:
+        header = map_headers(table.header, None, layers_dir)
+        header.ignored = [h for h in header.ignored if h not in (GEOMETRY_LON, GEOMETRY_LAT)]
+        if table.format in ("geojson", "gpkg", "shp"):
+            # The geometry is the point; coordinate attributes, if any, are ignored.
+            header.columns = [c for c in header.columns if c.field not in ("lon", "lat", "coords")]
+            header.columns += [Column(table.header.index(GEOMETRY_LON), GEOMETRY_COLUMN, "lon"),
+                               Column(table.header.index(GEOMETRY_LAT), GEOMETRY_COLUMN, "lat")]
+        rows: Iterator = table.rows
+    else:
+        head: list[tuple[int, list]] = []
+        for item in table.rows:
+            head.append(item)
+            if len(head) >= HEADER_SCAN_ROWS:
+                break
+        header = find_header_row(head, layers_dir)
+        if header is None:
+            report.add(Problem(None, "-", "", "在前 30 行中找不到表头（至少应有 项目编号、项目名称、旗县市区 等列）",
+                               "no header row in the first 30 rows (columns such as 项目编号/code, 项目名称/name, "
+                               "旗县市区/division are needed)"))
+            return None, iter(())
+        rows = chain((item for item in head if item[0] > header.row), table.rows)
+    report.header_row = header.row
+    report.ignored_columns = header.ignored + [h for h, _ in header.duplicates]
+    missing = header.missing()
+    for name in missing:
+        zh_title, en_title = FIELD_TITLES[name]
+        forms = "、".join(ALIASES[name][:4])
+        report.add(Problem(header.row, "-", "", f"缺少必需的列“{zh_title}”（可用表头：{forms}）",
+                           f"the required column {en_title} is missing (headers accepted: {forms})", name))
+    return (None, iter(())) if missing else (header, rows)
+
+
+def _crs(header: HeaderMap, table: Table, options: ImportOptions, report: ImportReport) -> str | None:
+    hints = header.crs_hints()
+    if options.crs is not None and options.crs not in CRS_CHOICES:
+        report.add(Problem(None, "--crs", options.crs, f"未知的坐标系；可用：{', '.join(CRS_CHOICES)}",
+                           f"unknown coordinate system; use one of {', '.join(CRS_CHOICES)}"))
+        return None
+    if len(hints) > 1 or (options.crs and hints and options.crs not in hints):
+        said = ", ".join(sorted(hints | ({options.crs} if options.crs else set())))
+        report.add(Problem(header.row, "-", said, f"坐标系不一致：表头与 --crs 指定了不同的坐标系（{said}）",
+                           f"conflicting coordinate systems in the headers and --crs ({said})"))
+        return None
+    return options.crs or (next(iter(hints)) if hints else None) or table.crs or "wgs84"
+
+
+def _is_total(cells: list) -> bool:
+    """A 合计/小计/总计 row (its first filled cell says so): skipped and listed, never imported."""
+    first = next((str(c).strip() for c in cells if c is not None and str(c).strip()), "")
+    key = "".join(first.split()).casefold()
+    return key in TOTAL_MARKERS or any(key.startswith(m) for m in TOTAL_MARKERS[:3])
+
+
+def _checked_chunks(rows: Iterable[tuple[int, list]], header: HeaderMap, ctx: RowContext,
+                    report: ImportReport) -> Iterator[list[dict]]:
+    """Rows that pass every check, chunk by chunk, ready for COPY; problems go to the report."""
+    seen: dict[str, int] = {}
+    code_column = next(c for c in header.columns if c.field == "code")
+    chunk: list[CheckedRow] = []
+    for row_no, cells in rows:
+        if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+            continue
+        if _is_total(cells):
+            report.skipped_rows.append(row_no)
+            continue
+        report.rows += 1
+        checked = check_cells(row_no, cells, header.columns, ctx, report.add)
+        code = checked.values.get("code") if checked else None
+        if code is None and code_column.index < len(cells) and cells[code_column.index] not in (None, ""):
+            code = str(cells[code_column.index]).strip()
+        if code is not None:
+            first = seen.setdefault(code, row_no)
+            if first != row_no:
+                report.add(Problem(row_no, code_column.header, code, f"项目编号与第 {first} 行重复",
+                                   f"the project code repeats row {first}", "code"))
+                continue
+        if checked is not None:
+            chunk.append(checked)
+        if len(chunk) >= CHUNK:
+            yield check_points(chunk, ctx, report.add)
+            chunk = []
+    yield check_points(chunk, ctx, report.add)
+
+
+def _check_against_table(conn: Connection, header: HeaderMap, options: ImportOptions, ctx: RowContext,
+                         report: ImportReport) -> None:
+    """Problems only the database can see: codes already there (without --update), deleted, or not yours."""
+    column = next(c for c in header.columns if c.field == "code").header
+    if not options.update:
+        for row_no, code in conn.execute(text(
+            "SELECT l.row_no, l.code FROM _project_load l JOIN projects p USING (code) ORDER BY l.row_no"
+        )):
+            report.add(Problem(row_no, column, code, "项目编号已存在于数据库中（如需更新已有项目，请使用 --update）",
+                               "the project code already exists (use --update to change existing projects)", "code"))
+        return
+    for row_no, code in conn.execute(text(
+        "SELECT l.row_no, l.code FROM _project_load l JOIN projects p USING (code) "
+        "WHERE p.deleted_at IS NOT NULL ORDER BY l.row_no"
+    )):
+        report.add(Problem(row_no, column, code, "该项目已被删除，需由管理员恢复后才能更新",
+                           "this project was deleted; an admin must restore it before it can be updated", "code"))
+    if options.allowed_divisions is not None:
+        for row_no, code, division in conn.execute(text(
+            "SELECT l.row_no, l.code, p.division_code FROM _project_load l JOIN projects p USING (code) "
+            "WHERE NOT (p.division_code = ANY(:allowed)) ORDER BY l.row_no"
+        ), {"allowed": sorted(options.allowed_divisions)}):
+            report.add(Problem(row_no, column, code, f"该项目属于{ctx.divisions.name(division)}，您无权修改",
+                               f"this project belongs to {ctx.divisions.name(division, 'en')}; you may not change it",
+                               "code"))
+
+
+def _fill_defaults(conn: Connection, ctx: RowContext) -> None:
+    """Fields a file leaves out keep their stored values (the point's provenance only while the point is unchanged);
+    new rows get the import's defaults."""
+    conn.execute(text("""
+        UPDATE _project_load l SET
+            source = coalesce(l.source, p.source),
+            coord_source = coalesce(l.coord_source, CASE WHEN ST_X(p.geom) = l.lon AND ST_Y(p.geom) = l.lat
+                                                         THEN p.coord_source END),
+            location_precision = coalesce(l.location_precision, CASE WHEN ST_X(p.geom) = l.lon
+                                                                     AND ST_Y(p.geom) = l.lat
+                                                                     THEN p.location_precision END)
+        FROM projects p
+        WHERE p.code = l.code AND (l.source IS NULL OR l.coord_source IS NULL OR l.location_precision IS NULL)
+    """))
+    conn.execute(text("""
+        UPDATE _project_load SET source = coalesce(source, :source), coord_source = coalesce(coord_source, :crs),
+                                 location_precision = coalesce(location_precision, 'exact')
+        WHERE source IS NULL OR coord_source IS NULL OR location_precision IS NULL
+    """), {"source": ctx.source, "crs": ctx.crs})
