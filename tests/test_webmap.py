@@ -224,11 +224,11 @@ def test_clicking_a_banner_zooms_to_it_and_shows_its_totals_by_tier_and_sector(w
     by_sector = page.locator("[data-testid=banner-by-sector] td.n").all_inner_texts()
     assert sum(int(n) for n in by_tier) == expected == sum(int(n) for n in by_sector)
     assert len(by_sector) <= 3
-    page.wait_for_timeout(400)
-    # zoomed to the banner: the view is centred on it and holds it whole
+    # zoomed to the banner: the view is centred on it and holds it whole (the animation may take a moment)
+    page.wait_for_function("""() => { const b = geoapp.divisions.bounds('150526'), c = geoapp.map.getCenter();
+        return geoapp.map.getBounds().contains(b) && b.contains(c) && c.distanceTo(b.getCenter()) < 20000; }""",
+                           timeout=10000)
     assert page.evaluate("geoapp.map.getCenter()") != center_before
-    assert page.evaluate("""(() => { const b = geoapp.divisions.bounds('150526');
-        return geoapp.map.getBounds().contains(b) && b.contains(geoapp.map.getCenter()); })()""")
     assert parse_qs(urlparse(page.url).query)["banner"] == ["150526"]
     assert watched.errors == []
 

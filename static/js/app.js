@@ -374,6 +374,7 @@ async function refresh() {
     app.divisionList = divisions.features.map((f) => ({ code: f.id ?? f.properties.code, ...f.properties }));
     renderSummary();
     renderBanner();
+    if (app.loads === 0) fitFirstView();
     const result = await app.projects.load(q, app.matched, fetchJson, app.state.render);
     if (gen !== generation || !result) return;
     app.mode = result.mode;
@@ -406,6 +407,13 @@ function normaliseStats(st) {
     by_class: counts(st.by_investment_class),
     raw: st,
   };
+}
+
+/** The first view: the banner named in the URL, else the whole city (no animation, before anything is drawn). */
+function fitFirstView() {
+  const b = (app.state.banner && app.divisions.bounds(app.state.banner))
+    || (app.divisions.boundaries.getLayers().length ? app.divisions.boundaries.getBounds() : null);
+  if (b) app.map.fitBounds(b, { padding: [12, 12], animate: false });
 }
 
 function setBasemap() {
@@ -492,9 +500,6 @@ async function start() {
     renderLayerList();
   }).catch(() => { /* the layer list keeps the core layers */ });
   await refresh();
-  const b = app.state.banner && app.divisions.bounds(app.state.banner);
-  if (b) map.fitBounds(b, { padding: [20, 20] });
-  else if (app.divisions.boundaries.getLayers().length) map.fitBounds(app.divisions.boundaries.getBounds(), { padding: [8, 8] });
 }
 
 start().catch((err) => {
