@@ -286,8 +286,7 @@ def itinerary_table(route: RoutePrint, vocabs: Vocabs, lang: str) -> str:
                     f'{escape(word(end_key, lang, place=day.end.name))}</td><td>{day.arrive:%H:%M}</td><td></td>'
                     f'<td></td><td class="num">{day.final_leg_km:.1f}</td>'
                     f'<td class="num">{day.final_leg_minutes:.0f}</td><td></td></tr>')
-        km = sum(s.leg_km for s in stops) + day.final_leg_km
-        minutes = sum(s.leg_minutes for s in stops) + day.final_leg_minutes
+        km, minutes = route.day_totals(day)
         stay = sum(s.stay_minutes for s in stops)
         if len(route.days) > 1:
             body.append(f'<tr class="subtotal"><td></td><td colspan="3">{escape(word("day_total", lang))} · '

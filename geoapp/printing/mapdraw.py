@@ -348,9 +348,13 @@ def _same_place(a: Place, b: Place) -> bool:
 
 def _legend_corner(points_mm: list[tuple[float, float]], w: float, h: float, lw: float,
                    lh: float) -> tuple[float, float]:
-    """The corner whose legend area covers the fewest route points, then the one farthest from them."""
+    """The place along the frame's edges (corners first) whose legend area covers the fewest route points,
+    then the one farthest from them."""
     pad = 2.5
-    corners = [(w - lw - pad, h - lh - pad), (pad, h - lh - pad), (w - lw - pad, pad), (pad, pad)]
+    xs = [w - lw - pad, pad] + [pad + f * (w - lw - 2 * pad) for f in (0.25, 0.5, 0.75)]
+    ys = [h - lh - pad, pad] + [pad + f * (h - lh - 2 * pad) for f in (0.25, 0.5, 0.75)]
+    corners = [(x, y) for y in ys[:2] for x in xs[:2]]
+    corners += [(x, y) for y in ys[:2] for x in xs[2:]] + [(x, y) for x in xs[:2] for y in ys[2:]]
     pts = np.array(points_mm) if points_mm else np.zeros((0, 2))
 
     def crowd(c: tuple[float, float]) -> tuple[int, float]:
@@ -365,6 +369,26 @@ def _legend_corner(points_mm: list[tuple[float, float]], w: float, h: float, lw:
     return min(corners, key=crowd)
 
 
+def _frame_clear_of_legend(route: RoutePrint, sectors: Vocabulary, pts: list[tuple[float, float]], w: float,
+                           h: float, lang: str, straight: bool, has_roads: bool) -> MapFrame:
+    """The frame at the largest round scale where some corner is free for the legend.
+
+    Fitting the route to the whole frame first; when every corner the legend could take covers part of the
+    route, the route is fitted beside (or above) a strip kept for the legend instead, whichever is larger.
+    """
+    frame = fit_frame(pts, w, h, margin=0.10)
+    _, lw, lh = _legend(route, sectors, frame, lang, straight, has_roads)
+    xs, ys = frame.project(np.array([p[0] for p in pts]), np.array([p[1] for p in pts]))
+    corner = _legend_corner(list(zip(xs, ys, strict=True)), w, h, lw, lh)
+    x0, y0 = corner
+    covered = ((xs > x0 - 4) & (xs < x0 + lw + 4) & (ys > y0 - 4) & (ys < y0 + lh + 4)).any()
+    if not covered:
+        return frame
+    beside = fit_frame(pts, w, h, margin=0.06, inside=(0, 0, w - lw - 6, h))
+    above = fit_frame(pts, w, h, margin=0.06, inside=(0, 0, w, h - lh - 6))
+    return min(beside, above, key=lambda f: f.scale)
+
+
 def route_map_svg(route: RoutePrint, base: BaseMap, sectors: Vocabulary, width_mm: float, height_mm: float,
                   lang: str = "zh") -> tuple[str, MapFrame]:
     """The whole route map as one SVG element sized ``width_mm`` × ``height_mm``."""
@@ -375,7 +399,7 @@ def route_map_svg(route: RoutePrint, base: BaseMap, sectors: Vocabulary, width_m
     if geometry is not None and not geometry.is_empty:
         minx, miny, maxx, maxy = geometry.bounds
         pts = [*pts, (minx, miny), (maxx, maxy)]
-    frame = fit_frame(pts, w, h, margin=0.10)
+    frame = _frame_clear_of_legend(route, sectors, pts, w, h, lang, not follows_roads, bool(base.roads))
     parts: list[str] = [f'<rect x="0" y="0" width="{w:.2f}" height="{h:.2f}" fill="{OUTSIDE}"/>']
 
     # divisions, outline, graticule, roads

@@ -77,7 +77,8 @@ class StopPrint:
 class DayPrint:
     """One working day of a route: where it starts and ends (an overnight stay or the final end).
 
-    ``lunch`` is (start, minutes) when the plan breaks for lunch that day.
+    ``lunch`` is (start, minutes) when the plan breaks for lunch that day; ``totals`` (km, driving minutes)
+    are the planner's own day totals when it reports them (else the legs are summed).
     """
 
     day: int
@@ -89,12 +90,14 @@ class DayPrint:
     final_leg_minutes: float
     overnight: bool = False
     lunch: tuple[datetime, int] | None = None
+    totals: tuple[float, float] | None = None
 
 
 @dataclass
 class RoutePrint:
     """A planned route as printed: ordered stops with times, legs and totals, and its line in WGS84.
 
+    ``totals`` (km, driving minutes) are the planner's own route totals when it reports them.
     ``dated`` is False when the plan has no calendar date: times then count from 00:00 of a nominal day 1
     and only "day 1, day 2 …" is printed. ``unassigned`` lists (project, reason) the plan had to leave out.
     """
@@ -112,6 +115,7 @@ class RoutePrint:
     data_source: str = ""
     notes: list[str] = field(default_factory=list)
     unassigned: list[tuple[str, str]] = field(default_factory=list)
+    totals: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.travel_model not in TRAVEL_MODELS:
@@ -127,11 +131,23 @@ class RoutePrint:
 
     @property
     def total_km(self) -> float:
+        if self.totals:
+            return self.totals[0]
         return sum(s.leg_km for s in self.stops) + sum(d.final_leg_km for d in self.days)
 
     @property
     def drive_minutes(self) -> float:
+        if self.totals:
+            return self.totals[1]
         return sum(s.leg_minutes for s in self.stops) + sum(d.final_leg_minutes for d in self.days)
+
+    def day_totals(self, day: DayPrint) -> tuple[float, float]:
+        """(km, driving minutes) of one day: the planner's figures when given, else the sum of its legs."""
+        if day.totals:
+            return day.totals
+        stops = self.stops_of(day.day)
+        return (sum(s.leg_km for s in stops) + day.final_leg_km,
+                sum(s.leg_minutes for s in stops) + day.final_leg_minutes)
 
     @property
     def service_minutes(self) -> int:

@@ -80,21 +80,27 @@ class MapFrame:
 
 def fit_frame(
     points: list[tuple[float, float]], width_mm: float, height_mm: float, margin: float = 0.08,
-    min_span_m: float = 20_000.0,
+    min_span_m: float = 20_000.0, inside: tuple[float, float, float, float] | None = None,
 ) -> MapFrame:
-    """The frame showing all ``points`` (lon, lat) with a margin, at the round scale that fits best."""
+    """The frame showing all ``points`` (lon, lat) with a margin, at the round scale that fits best.
+
+    ``inside`` (x0, y0, x1, y1 in mm) keeps the points within that part of the frame, e.g. clear of a legend.
+    """
     lons = np.array([p[0] for p in points], dtype=float)
     lats = np.array([p[1] for p in points], dtype=float)
     lon_0 = round(float((lons.min() + lons.max()) / 2), 1)
     xs, ys = _transformer(lon_0).transform(lons, lats)
     xmin, xmax, ymin, ymax = xs.min(), xs.max(), ys.min(), ys.max()
+    bx0, by0, bx1, by1 = inside or (0.0, 0.0, width_mm, height_mm)
     span_x = max(xmax - xmin, min_span_m) * (1 + 2 * margin)
     span_y = max(ymax - ymin, min_span_m) * (1 + 2 * margin)
-    denominator = max(span_x / (width_mm / 1000), span_y / (height_mm / 1000))
+    denominator = max(span_x / ((bx1 - bx0) / 1000), span_y / ((by1 - by0) / 1000))
     scale = nice_scale(denominator)
     cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
-    half_w, half_h = width_mm / 1000 * scale / 2, height_mm / 1000 * scale / 2
-    return MapFrame(lon_0=lon_0, scale=scale, width_mm=width_mm, height_mm=height_mm, x0=cx - half_w, y1=cy + half_h)
+    m_per_mm = scale / 1000
+    x0 = cx - (bx0 + bx1) / 2 * m_per_mm
+    y1 = cy + (by0 + by1) / 2 * m_per_mm
+    return MapFrame(lon_0=lon_0, scale=scale, width_mm=width_mm, height_mm=height_mm, x0=x0, y1=y1)
 
 
 def extent_aspect(points: list[tuple[float, float]]) -> float:

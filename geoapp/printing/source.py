@@ -103,6 +103,8 @@ def _route_print(plan: dict, route: dict, details: dict[str, dict], data_date: d
             end=Place(last["name"], last["lon"], last["lat"]), depart=_at(day_1, first["departure_s"]),
             arrive=_at(day_1, last["arrival_s"]), final_leg_km=km, final_leg_minutes=minutes,
             overnight=last["kind"] == "overnight", lunch=lunch,
+            totals=(float(summary["distance_km"]), float(summary["driving_min"])) if "distance_km" in summary
+            else None,
         ))
     road = plan["travel_model"]["kind"] == "road"
     line = shape(route["line"]) if road and route.get("line") else None
@@ -114,6 +116,7 @@ def _route_print(plan: dict, route: dict, details: dict[str, dict], data_date: d
         color=route.get("color") or "#c0392b", dated=day_1_date is not None,
         planned_at=datetime.fromisoformat(plan["created_at"]), data_date=data_date,
         data_source=DATA_SOURCE["en" if lang == "en" else "zh"], unassigned=unassigned,
+        totals=(float(route["totals"]["distance_km"]), float(route["totals"]["driving_min"])),
     )
 
 
