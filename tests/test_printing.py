@@ -203,3 +203,25 @@ def test_without_a_road_network_the_map_has_no_road_legend(demo_db, demo_codes, 
     pdf = tmp_path / "noroads.pdf"
     pdf.write_bytes(route_map_pdf(hand_route(demo_db, demo_codes[:4]), base, vocabs, PrintOptions()))
     assert "主要道路" not in pdftotext(pdf, first=1, last=1)
+
+
+def test_a_route_along_the_roads_is_drawn_solid_and_says_so(demo_db, demo_codes, base, vocabs, tmp_path: Path):
+    from shapely.geometry import LineString
+
+    route = hand_route(demo_db, demo_codes[:4])
+    route.line = LineString(route.points())
+    route.travel_model = "road_network"
+    pdf = tmp_path / "road.pdf"
+    pdf.write_bytes(route_map_pdf(route, base, vocabs, PrintOptions()))
+    first = squeeze(pdftotext(pdf, first=1, last=1))
+    assert "道路网络" in first and "直线示意" not in first and "估算行车时间" not in first
+
+
+def test_an_undated_plan_prints_day_numbers_only(demo_db, demo_codes, base, vocabs, tmp_path: Path):
+    route = hand_route(demo_db, demo_codes[:6], days=2)
+    route.dated = False
+    pdf = tmp_path / "undated.pdf"
+    pdf.write_bytes(route_map_pdf(route, base, vocabs, PrintOptions()))
+    words = squeeze(pdftotext(pdf))
+    assert "2天行程" in words and "第1天" in words and "第2天" in words
+    assert "2025年" not in words and "星期" not in words
