@@ -91,7 +91,7 @@ def travel_model(conn: Connection, lonlat: np.ndarray, mode: str = "auto", *,
     has_network = conn.execute(text("SELECT EXISTS (SELECT 1 FROM road_edges)")).scalar()
     if not has_network:
         if mode == "road":
-            raise GeoappError("尚未导入道路网（geoapp roads import FILE.osm.pbf）/ no road network imported "
+            raise GeoappError("尚未导入道路网（geoapp roads import FILE.osm.pbf） / no road network imported "
                               "(run geoapp roads import FILE.osm.pbf) — or use travel_model=estimate")
         return estimated(lonlat, speed_kmh, circuity)
     snaps = snap(conn, lonlat)

@@ -17,7 +17,7 @@ from shapely.geometry import Point, shape
 from sqlalchemy import Connection, text
 
 from geoapp.divisions import resolve_division
-from geoapp.errors import GeoappError
+from geoapp.routing.errors import PlanError
 
 DEFAULT_PLACE = "通辽市人民政府"
 NAMED_PLACES: dict[str, tuple[float, float, str]] = {
@@ -40,8 +40,8 @@ class Place:
         return {"name": self.name, "lon": self.lon, "lat": self.lat, "kind": self.kind}
 
 
-class PlaceError(GeoappError):
-    status_code = 400
+class PlaceError(PlanError):
+    """A start, end or lodging place that cannot be used."""
 
 
 BORDER_SLACK_DEG = 0.05     # ≈5 km: a lodging just across a simplified boundary line still counts
@@ -84,13 +84,13 @@ def resolve_place(conn: Connection, value, parameter: str) -> Place:
             if place is None:
                 raise PlaceError(
                     f"参数 {parameter}：未知地点 '{raw}'（可用：{'、'.join(NAMED_PLACES)}、旗县市区名称、项目编号或"
-                    f"“经度,纬度”）/ parameter '{parameter}': unknown place '{raw}' (use a named place, a division, "
+                    f"“经度,纬度”） / parameter '{parameter}': unknown place '{raw}' (use a named place, a division, "
                     "a project code or 'lon,lat')")
     if not (-180 <= place.lon <= 180 and -90 <= place.lat <= 90):
         raise PlaceError(f"参数 {parameter}：坐标超出范围 / parameter '{parameter}': coordinates out of range "
                          f"({place.lon}, {place.lat}); write longitude first")
     if not (_in_loaded_divisions(conn, place) or in_china(place.lon, place.lat)):
-        raise PlaceError(f"参数 {parameter}：地点 ({place.lon}, {place.lat}) 不在中国境内（经度在前，WGS84）/ "
+        raise PlaceError(f"参数 {parameter}：地点 ({place.lon}, {place.lat}) 不在中国境内（经度在前，WGS84） / "
                          f"parameter '{parameter}': the place ({place.lon}, {place.lat}) is outside China "
                          "(longitude first, WGS84)")
     return place

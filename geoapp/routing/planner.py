@@ -111,8 +111,9 @@ def _fixed(conn: Connection, settings: PlanSettings, names: list[tuple[str, str]
                             f"division '{division}'", "fixed_routes")
         index = by_name.get(route, by_name.get(str(route).casefold()))
         if index is None:
-            raise PlanError(f"参数 fixed_routes：未知路线 '{route}'（可用：{'、'.join(n for n, _ in names)}）/ setting "
-                            f"'fixed_routes': unknown route '{route}'", "fixed_routes")
+            allowed = "、".join(n for n, _ in names)
+            raise PlanError(f"参数 fixed_routes：未知路线 '{route}'（可用：{allowed}） / setting 'fixed_routes': "
+                            f"unknown route '{route}'", "fixed_routes")
         fixed[code] = index
     return fixed
 
@@ -283,10 +284,14 @@ def plan(conn: Connection, settings: PlanSettings, layers_dir: Path, limits: Sea
     try:
         solution = solve(problem, limits)
     except Infeasible:
-        must = [loc["project_code"] for loc in prepared.locations if loc.get("required")]
-        raise PlanError(f"必到项目无法全部安排在 {settings.routes} 条路线、{settings.days} 天内：{'、'.join(must)} / "
-                        f"the must-visit projects do not all fit in {settings.routes} routes over {settings.days} "
-                        "days", "must_visit") from None
+        why = reasons(problem, prepared, [i for i, v in enumerate(problem.visits) if v.required])
+        zh = "；".join(f"{u['project_code']}（{u['reason']['zh']}）" if u["reason"]["code"] == "too_far"
+                      else u["project_code"] for u in why)
+        en = "; ".join(f"{u['project_code']} ({u['reason']['en']})" if u["reason"]["code"] == "too_far"
+                       else u["project_code"] for u in why)
+        raise PlanError(f"必到项目无法全部安排在 {settings.routes} 条路线、{settings.days} 天内：{zh} / the must-visit "
+                        f"projects do not all fit in {settings.routes} routes over {settings.days} days: {en}",
+                        "must_visit") from None
     assembled = assemble(conn, prepared, problem, solution, _relabel(problem, solution, prepared.locations, settings))
     return {"prepared": prepared, **assembled}
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from geoapp.errors import GeoappError
+from geoapp.routing.errors import PlanError
 from geoapp.routing.estimate import DEFAULT_CIRCUITY, DEFAULT_SPEED_KMH
 from geoapp.routing.places import DEFAULT_PLACE
 from geoapp.routing.solver import PRIORITY_MAX, PRIORITY_MIN
@@ -26,16 +26,6 @@ FIELD_ZH = {
     "estimate_circuity": "估算绕行系数", "max_snap_m": "离路网最大距离（米）", "title": "名称",
     "start_date": "出发日期", "balance": "均衡权重",
 }
-
-
-class PlanError(GeoappError):
-    """Settings that cannot be planned; the API answers 400 with this message."""
-
-    status_code = 400
-
-    def __init__(self, message: str, field: str | None = None):
-        self.field = field
-        super().__init__(message)
 
 
 def minutes_of(value: str, field: str) -> int:
@@ -129,7 +119,7 @@ class PlanSettings(BaseModel):
                 raise PlanError(f"午餐时段 {self.lunch_start}–{self.lunch_end} 不在工作时间 {self.day_start}–"
                                 f"{self.day_end} 内 / the lunch window lies outside the working day", "lunch_start")
         if not self.projects and not self.filter:
-            raise PlanError("请选择项目：给出项目编号（projects）或筛选条件（filter）/ choose the projects: give "
+            raise PlanError("请选择项目：给出项目编号（projects）或筛选条件（filter） / choose the projects: give "
                             "project codes (projects) or a filter", "projects")
         if self.route_names is not None and len(self.route_names) != self.routes:
             raise PlanError(f"路线名称应有 {self.routes} 个 / route_names must name all {self.routes} routes",
@@ -137,7 +127,7 @@ class PlanSettings(BaseModel):
         if self.route_names is not None and len(set(self.route_names)) != len(self.route_names):
             raise PlanError("路线名称重复 / route_names repeat a name", "route_names")
         if self.overnight is not None and len(self.overnight) != self.days - 1:
-            raise PlanError(f"住宿地应有 {self.days - 1} 个（每晚一个）/ overnight needs one place per night "
+            raise PlanError(f"住宿地应有 {self.days - 1} 个（每晚一个） / overnight needs one place per night "
                             f"({self.days - 1})", "overnight")
 
 

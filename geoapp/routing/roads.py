@@ -47,7 +47,7 @@ class ImportSummary:
 
     def __str__(self) -> str:
         clip = f", clipped to {self.clip_to}" if self.clip_to else ""
-        return (f"{self.edges} 条路段, {self.vertices} 个节点（已去除不连通路段 {self.dropped_edges} 条）/ "
+        return (f"{self.edges} 条路段, {self.vertices} 个节点（已去除不连通路段 {self.dropped_edges} 条） / "
                 f"{self.edges} edges, {self.vertices} vertices, {self.dropped_edges} disconnected edges dropped{clip}")
 
 
@@ -142,7 +142,7 @@ def clip_area_wkt(conn: Connection, name: str) -> str:
     wkt = conn.execute(text(f"SELECT ST_AsText(ST_Union(boundary)) FROM divisions WHERE {where}"), params).scalar()
     if wkt is None:
         raise GeoappError(
-            f"--clip-to '{name}': 找不到该区划或城市的边界（请先 geoapp divisions load 通辽市）/ no boundary for "
+            f"--clip-to '{name}': 找不到该区划或城市的边界（请先 geoapp divisions load 通辽市） / no boundary for "
             f"'{name}' (load the divisions first: geoapp divisions load 通辽市)"
         )
     return wkt

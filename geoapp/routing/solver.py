@@ -177,7 +177,24 @@ class _Model:
         return params
 
     def solve(self, limits: SearchLimits) -> Solution:
-        assignment = self.routing.SolveWithParameters(self._params(limits))
+        params = self._params(limits)
+        required = [i for i, v in enumerate(self.problem.visits) if v.required]
+        if len(required) in (0, len(self.problem.visits)):
+            assignment = self.routing.SolveWithParameters(params)
+        else:
+            # Insertion heuristics may fill the days with optional visits first and then fail on a required one:
+            # place the required visits alone first, then start the full search from that plan.
+            sub = Problem(self.problem.durations, [self.problem.visits[i] for i in required], self.problem.shifts, 0)
+            try:
+                seed = _Model(sub).solve(SearchLimits(metaheuristic=False, time_limit_s=limits.time_limit_s))
+            except Infeasible:
+                raise Infeasible("the required visits do not fit") from None
+            self.routing.CloseModelWithParameters(params)
+            routes = [[self.manager.NodeToIndex(required[k]) for k in sh.visits] for sh in seed.shifts]
+            initial = self.routing.ReadAssignmentFromRoutes(routes, True)
+            if initial is None:
+                raise Infeasible("the required visits do not fit")
+            assignment = self.routing.SolveFromAssignmentWithParameters(initial, params)
         if assignment is None:
             raise Infeasible("no feasible plan")
         return self._read(assignment)

@@ -232,8 +232,8 @@ def edit_plan(conn: Connection, plan_id: int, body: dict) -> dict | None:
             seq = names.get(move["route"])
             if seq is None:
                 allowed = "、".join(r["name"] for r in plan["routes"])
-                raise PlanError(f"move.route：未知路线 '{move['route']}'（可用：{allowed}）/ move.route: unknown route "
-                                f"'{move['route']}'", "move.route")
+                raise PlanError(f"move.route：未知路线 '{move['route']}'（可用：{allowed}） / move.route: unknown "
+                                f"route '{move['route']}'", "move.route")
             day = int(move.get("day") or 1)
             if not 1 <= day <= days:
                 raise PlanError(f"move.day 应为 1–{days} / move.day must be 1–{days}", "move.day")
