@@ -333,3 +333,62 @@ def routes_print(
     options = PrintOptions.parse(paper, orientation, lang or settings.lang)
     for path in print_route(open_database(settings), settings.layers_dir, plan_id, Path(out), options):
         typer.echo(str(path))
+
+
+users_app = typer.Typer(help="账号 / accounts (admin, editor, viewer) and API tokens", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+@user_errors
+def users_add(
+    username: str = typer.Argument(...),
+    role: str = typer.Option(..., "--role", help="admin | editor | viewer"),
+    divisions: str = typer.Option("", "--divisions", help="编辑员的旗县市区，逗号分隔 / e.g. 科区,开鲁"),
+    display_name: str = typer.Option(None, "--name", help="显示名 / display name"),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True,
+                                 envvar="GEOAPP_NEW_PASSWORD", help="prompted when not given"),
+) -> None:
+    """Add an account (passwords are stored as argon2 hashes)."""
+    from geoapp.auth.accounts import add_user
+
+    with open_database(get_settings()).begin() as conn:
+        names = [d.strip() for d in divisions.replace("，", ",").split(",") if d.strip()]
+        account = add_user(conn, username, password, role, names, display_name)
+    typer.echo(f"已添加 / added: {account.username} ({account.role}) {' '.join(sorted(account.divisions))}")
+
+
+@users_app.command("list")
+@user_errors
+def users_list() -> None:
+    """List the accounts."""
+    from geoapp.auth.accounts import list_users
+
+    with open_database(get_settings()).connect() as conn:
+        for user in list_users(conn):
+            state = "停用/disabled" if user["disabled"] else "启用/active"
+            typer.echo(f"{user['username']}\t{user['role']}\t{','.join(user['divisions'])}\t{state}\t"
+                       f"{user['display_name'] or ''}")
+
+
+@users_app.command("disable")
+@user_errors
+def users_disable(username: str = typer.Argument(...),
+                  enable: bool = typer.Option(False, "--enable", help="enable again instead")) -> None:
+    """Disable an account (its tokens stop working at once), or --enable it again."""
+    from geoapp.auth.accounts import set_disabled
+
+    with open_database(get_settings()).begin() as conn:
+        set_disabled(conn, username, not enable)
+    typer.echo(f"{'已启用 / enabled' if enable else '已停用 / disabled'}: {username}")
+
+
+@users_app.command("token")
+@user_errors
+def users_token(username: str = typer.Argument(...), name: str = typer.Option("script", "--name"),
+                hours: int = typer.Option(None, "--hours", help="expiry; default none")) -> None:
+    """Issue an API token for scripts (printed once: Authorization: Bearer <token>)."""
+    from geoapp.auth.accounts import issue_token
+
+    with open_database(get_settings()).begin() as conn:
+        typer.echo(issue_token(conn, username, name, hours))

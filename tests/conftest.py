@@ -126,3 +126,17 @@ def layers_db(engine: Engine) -> Engine:
         load_synthetic(conn, 400, LAYERS, seed=7)
         conn.execute(text("ANALYZE projects"))
     return engine
+
+
+@pytest.fixture
+def accounts(engine: Engine) -> dict[str, dict[str, str]]:
+    """Bearer headers of fresh accounts: an admin, an editor of 科尔沁区 (150502) and a viewer."""
+    from geoapp.auth.accounts import add_user, issue_token
+
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE users RESTART IDENTITY CASCADE"))
+        add_user(conn, "admin", "admin-pass-1", "admin")
+        add_user(conn, "editor", "editor-pass-1", "editor", ["科区"])
+        add_user(conn, "viewer", "viewer-pass-1", "viewer")
+        return {name: {"Authorization": f"Bearer {issue_token(conn, name, 'test')}"}
+                for name in ("admin", "editor", "viewer")}

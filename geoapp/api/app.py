@@ -10,10 +10,14 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from geoapp import __version__
+from geoapp.api.routers import auth as auth_router
 from geoapp.api.routers import features, health, stats, tiles
+from geoapp.api.routers import imports as imports_router
 from geoapp.api.routers import printing as printing_router
+from geoapp.api.routers import projects as projects_router
 from geoapp.api.routers import routes as routes_router
 from geoapp.api.routers import webmap as webmap_router
+from geoapp.auth.guards import install_read_guard
 from geoapp.db.engine import make_engine
 from geoapp.settings import Settings
 
@@ -44,6 +48,11 @@ def create_app(settings: Settings, database_url: str, engine: Engine | None = No
     app.include_router(features.router)
     app.include_router(tiles.router)
     app.include_router(stats.router)
+    # accounts, editing, monthly progress, uploads; reading may require a login (settings.read_requires_login)
+    app.include_router(auth_router.router)
+    app.include_router(projects_router.router)
+    app.include_router(imports_router.router)
+    install_read_guard(app)
 
     static = settings.static_dir
     if static.is_dir():

@@ -1,0 +1,1 @@
+"""Accounts and roles (admin, editor bound to divisions, viewer), password hashing, API tokens, FastAPI guards."""

@@ -1,0 +1,103 @@
+"""FastAPI guards: who is asking (bearer token or the login cookie), and whether they may read, write or administer.
+
+Writing always needs an editor or admin token. Reading is open unless ``read_requires_login`` is set, in which
+case ``install_read_guard`` makes every route but the login, the health check and the page shell ask for a login
+(intranets differ), so routers of other capabilities need no change.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from geoapp.auth.accounts import Account, account_for_token
+
+COOKIE = "geoapp_token"
+OPEN_PATHS = ("/health", "/auth/", "/static/", "/docs", "/redoc", "/openapi.json", "/favicon.ico")
+
+
+def problem(status: int, zh: str, en: str, **extra) -> HTTPException:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return HTTPException(status, detail={"message": f"{zh} / {en}", "zh": zh, "en": en, **extra}, headers=headers)
+
+
+def token_from(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(COOKIE) or None
+
+
+def _lookup(request: Request, token: str) -> Account | None:
+    with request.app.state.engine.connect() as conn:
+        return account_for_token(conn, token)
+
+
+def current_account(request: Request) -> Account | None:
+    """The caller's account, None when anonymous; a token that does not work is refused (401), not ignored."""
+    token = token_from(request)
+    if token is None:
+        return None
+    account = _lookup(request, token)
+    if account is None:
+        raise problem(401, "令牌无效、已过期或账号已停用，请重新登录",
+                      "the token is invalid, expired or its account disabled")
+    return account
+
+
+MaybeAccount = Annotated[Account | None, Depends(current_account)]
+
+
+def require_account(account: MaybeAccount) -> Account:
+    if account is None:
+        raise problem(401, "请先登录", "log in first (Authorization: Bearer <token>)")
+    return account
+
+
+LoggedIn = Annotated[Account, Depends(require_account)]
+
+
+def require_writer(account: LoggedIn) -> Account:
+    if not account.can_write:
+        raise problem(403, "只读账号不能修改数据", "a viewer account cannot change data")
+    return account
+
+
+def require_admin(account: LoggedIn) -> Account:
+    if not account.is_admin:
+        raise problem(403, "需要管理员权限", "this needs an admin")
+    return account
+
+
+def require_reader(request: Request, account: MaybeAccount) -> Account | None:
+    """Open reading, or a login when the setting says so."""
+    if account is None and request.app.state.settings.read_requires_login:
+        raise problem(401, "查看需要登录", "reading needs a login here")
+    return account
+
+
+Writer = Annotated[Account, Depends(require_writer)]
+Admin = Annotated[Account, Depends(require_admin)]
+Reader = Annotated[Account | None, Depends(require_reader)]
+
+
+def install_read_guard(app: FastAPI) -> None:
+    """With ``read_requires_login``, answer 401 to any route outside OPEN_PATHS (and the page) without a login."""
+
+    @app.middleware("http")
+    async def read_guard(request: Request, call_next):
+        path = request.url.path
+        if (not request.app.state.settings.read_requires_login or path == "/"
+                or any(path.startswith(p) for p in OPEN_PATHS)):
+            return await call_next(request)
+        token = token_from(request)
+        account = await run_in_threadpool(_lookup, request, token) if token else None
+        if account is None:
+            zh, en = "查看需要登录", "reading needs a login here"
+            return JSONResponse({"detail": {"message": f"{zh} / {en}", "zh": zh, "en": en}}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        return await call_next(request)
