@@ -140,3 +140,18 @@ def test_geoapp_routes_print_writes_every_file_for_every_route(client, plan, dat
     assert squeeze(plan["routes"][0]["name"]) in squeeze(pdftotext(first_map, first=1, last=1))
     missing = CliRunner().invoke(cli, ["routes", "print", "987654", "--out", str(tmp_path)])
     assert missing.exit_code == 1 and "987654" in missing.output
+
+
+def test_without_a_chinese_font_printing_is_a_503_saying_what_to_install(client, plan, monkeypatch):
+    from geoapp.printing import fonts
+
+    monkeypatch.setattr(fonts, "installed_cjk_families", lambda: ())
+    response = client.get(f"/routes/{plan['id']}/map.pdf")
+    assert response.status_code == 503
+    assert "fonts-noto-cjk" in response.json()["description"]
+
+
+def test_gpx_and_kml_are_offered_as_downloads_named_by_their_crs(client, plan):
+    response = client.get(f"/routes/{plan['id']}.gpx", params={"crs": "gcj02"})
+    assert 'attachment; filename="route-' in response.headers["content-disposition"]
+    assert response.headers["content-disposition"].split(";")[1].strip().endswith('-gcj02.gpx"')

@@ -16,6 +16,10 @@ from geoapp.errors import GeoappError
 CJK_FAMILIES = ("Noto Sans CJK SC", "WenQuanYi Zen Hei", "AR PL UMing CN")
 
 
+class FontMissing(GeoappError):
+    """No Chinese font is installed: the server cannot print (HTTP 503), whatever was asked."""
+
+
 @cache
 def installed_cjk_families() -> tuple[str, ...]:
     """The accepted CJK families fontconfig knows, in order of preference."""
@@ -30,7 +34,7 @@ def cjk_family() -> str:
     """The preferred installed CJK family; raises a GeoappError when none is installed."""
     families = installed_cjk_families()
     if not families:
-        raise GeoappError(
+        raise FontMissing(
             "未找到中文字体，无法生成 PDF：请运行 scripts/setup-system.sh 安装 fonts-noto-cjk / "
             "no Chinese font installed (fonts-noto-cjk, fonts-wqy-zenhei or fonts-arphic-uming): "
             "run scripts/setup-system.sh"

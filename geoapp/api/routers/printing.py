@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from geoapp.errors import GeoappError
 from geoapp.printing import service, tracks
+from geoapp.printing.fonts import FontMissing
 from geoapp.printing.model import PrintOptions, PrintParameterError
 from geoapp.printing.source import RouteNotFound
 
@@ -34,12 +35,14 @@ def _error(status: int, code: str, description: str, **extra) -> JSONResponse:
     return JSONResponse({"code": code, "description": description, **extra}, status_code=status)
 
 
-def _answer(make: Callable[[], tuple[bytes, str, str]]) -> Response:
+def _answer(make: Callable[[], tuple[bytes, str, str]], disposition: str = "inline") -> Response:
     """Run a renderer; expected failures become 400/404/503 with a message, never a 500."""
     try:
         data, media_type, filename = make()
     except RouteNotFound as exc:
         return _error(404, "NotFound", str(exc))
+    except FontMissing as exc:
+        return _error(503, "ServiceUnavailable", str(exc))
     except PrintParameterError as exc:
         return _error(400, "InvalidParameterValue", str(exc), parameter=exc.parameter, allowed=list(exc.allowed))
     except GeoappError as exc:
@@ -50,7 +53,7 @@ def _answer(make: Callable[[], tuple[bytes, str, str]]) -> Response:
     except SQLAlchemyError as exc:
         log.exception("printing failed")
         return _error(503, "ServiceUnavailable", f"数据库错误 / database error: {type(exc).__name__}")
-    disposition = f"inline; filename=\"{filename.encode('ascii', 'ignore').decode()}\"; " \
+    disposition = f"{disposition}; filename=\"{filename.encode('ascii', 'ignore').decode()}\"; " \
                   f"filename*=UTF-8''{quote(filename)}"
     return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
 
@@ -86,8 +89,8 @@ def route_gpx(request: Request, route_id: str, crs: str = "wgs84", lang: str = "
     def make():
         options, crs_n = PrintOptions.parse(lang=lang), tracks.parse_crs(crs)
         return service.gpx(_printable(request, route_id, options.lang, route), crs_n, options.lang), GPX, \
-            f"route-{route_id}.gpx"
-    return _answer(make)
+            f"route-{route_id}{'-gcj02' if crs_n == 'gcj02' else ''}.gpx"
+    return _answer(make, "attachment")
 
 
 @router.get("/routes/{route_id}.kml", summary="KML（WGS84 或 GCJ-02）/ KML (WGS84 or GCJ-02)")
@@ -96,5 +99,5 @@ def route_kml(request: Request, route_id: str, crs: str = "wgs84", lang: str = "
     def make():
         options, crs_n = PrintOptions.parse(lang=lang), tracks.parse_crs(crs)
         return service.kml(_printable(request, route_id, options.lang, route), crs_n, options.lang), KML, \
-            f"route-{route_id}.kml"
-    return _answer(make)
+            f"route-{route_id}{'-gcj02' if crs_n == 'gcj02' else ''}.kml"
+    return _answer(make, "attachment")
