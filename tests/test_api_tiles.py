@@ -67,6 +67,15 @@ def test_low_zoom_tiles_cluster_points_and_the_counts_add_up(client, layers_db):
     assert singles <= expected
 
 
+def test_properties_make_a_lighter_tile_with_the_same_points(client, layers_db):
+    tile = TMS.tile(*KEERQIN, 10)
+    full = mapbox_vector_tile.decode(client.get(tile_url("projects", tile)).content)["projects"]["features"]
+    light = client.get(tile_url("projects", tile), params={"properties": "code,sector"})
+    features = mapbox_vector_tile.decode(light.content)["projects"]["features"]
+    assert {f["properties"]["code"] for f in features} == {f["properties"]["code"] for f in full}
+    assert all(set(f["properties"]) == {"code", "sector"} for f in features)
+
+
 def test_an_empty_tile_is_a_valid_empty_mvt_not_204(client, layers_db):
     response = client.get("/collections/projects/tiles/WebMercatorQuad/10/0/0")
     assert response.status_code == 200

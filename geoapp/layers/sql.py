@@ -32,6 +32,12 @@ class Source:
     sort: list[tuple[str, bool]] = field(default_factory=list)
 
 
+def _inline(value: float) -> sa.BindParameter:
+    """A number the server computed (tile bounds), rendered into the SQL at execution: the planner then sees the
+    tile's envelope instead of a parameter, and picks the index plan a generic prepared plan misses."""
+    return sa.bindparam(None, float(value), type_=sa.Float, literal_execute=True)
+
+
 def _q(text: str) -> sa.ColumnElement:
     """A constant SQL string literal; only used for names that the registry has checked."""
     return sa.literal_column("'" + text.replace("'", "''") + "'")
@@ -165,11 +171,12 @@ def tile_statement(layer: Layer, src: Source, names: list[str], types: dict[str,
     its id.
     """
     minx, miny, maxx, maxy = xy_bounds
-    env = func.ST_MakeEnvelope(minx, miny, maxx, maxy, 3857)
+    env = func.ST_MakeEnvelope(_inline(minx), _inline(miny), _inline(maxx), _inline(maxy), 3857)
     if cluster_cell is None:
         margin = (maxx - minx) * MVT_BUFFER / MVT_EXTENT
-        lookup = func.ST_Transform(func.ST_MakeEnvelope(minx - margin, miny - margin, maxx + margin, maxy + margin,
-                                                        3857), layer.srid)
+        lookup = func.ST_Transform(func.ST_MakeEnvelope(_inline(minx - margin), _inline(miny - margin),
+                                                        _inline(maxx + margin), _inline(maxy + margin), 3857),
+                                   layer.srid)
         cols = [func.ST_AsMVTGeom(func.ST_Transform(src.geometry, 3857), env, MVT_EXTENT, MVT_BUFFER, True)
                 .label("mvtgeom")]
         for name in names:
@@ -189,8 +196,9 @@ def tile_statement(layer: Layer, src: Source, names: list[str], types: dict[str,
         pts = (sa.select(*inner_cols).select_from(src.from_)
                .where(src.geometry.op("&&")(lookup), func.ST_Intersects(src.geometry, lookup), src.where)
                .subquery("p"))
-        cx = func.floor((func.ST_X(pts.c.g) - origin) / cluster_cell).label("cx")
-        cy = func.floor((func.ST_Y(pts.c.g) - origin) / cluster_cell).label("cy")
+        cell = _inline(cluster_cell)
+        cx = func.floor((func.ST_X(pts.c.g) - origin) / cell).label("cx")
+        cy = func.floor((func.ST_Y(pts.c.g) - origin) / cell).label("cy")
         n = func.count()
         agg_cols = [cx, cy, n.label("point_count"), func.avg(func.ST_X(pts.c.g)).label("ax"),
                     func.avg(func.ST_Y(pts.c.g)).label("ay"),

@@ -1,10 +1,11 @@
 """Vector tiles: ``/collections/{id}/tiles/WebMercatorQuad/{z}/{x}/{y}`` (MVT from ST_AsMVT) and TileJSON.
 
-Tiles take the same filter parameters as items. Tile bounds come from morecantile's WebMercatorQuad; below a
-layer's ``tiles.cluster_max_zoom`` points are merged into grid clusters (``point_count``, summed investment, the
-most common sector, the project code when a cluster holds one project) so a whole-city view of 100,000 projects
-stays light. Features are ordered by id before the per-tile limit, so a tile is deterministic. An empty tile is a
-valid, empty MVT (200, zero bytes), not a 204.
+Tiles take the same filter parameters as items, and ``properties=`` for lighter tiles. Tile bounds come from
+morecantile's WebMercatorQuad; up to a layer's ``tiles.cluster_max_zoom`` points are merged into grid clusters
+(``point_count`` plus the ``tiles.cluster_properties``: summed investment, the most common sector; the project code
+when a cluster holds one project) so a whole-city view of 100,000 projects stays light. Features are ordered by id
+before the per-tile limit, so a tile is deterministic. An empty tile is a valid, empty MVT (200, zero bytes), not a
+204.
 """
 
 from __future__ import annotations
@@ -160,6 +161,9 @@ def tile(request: Request, collection_id: str, tms_id: str, z: str, x: str, y: s
         cluster_props = cluster_properties(layer)
     with read_engine_of(request).connect() as conn:
         q = parse_query(conn, layer, params, layers_dir_of(request), formats=("mvt", "pbf"), default_format="mvt")
+        if "properties" in params:  # a lighter tile: only the properties asked for (of the tile's own list)
+            names = [n for n in names if n in q.names]
+            cluster_props = {n: how for n, how in cluster_props.items() if n in q.names}
         stmt = sql.tile_statement(layer, q.src, names, types, bounds, int(conf.get("max_features", 10000)),
                                   cluster_cell, cluster_props)
         data = conn.execute(stmt).scalar() or b""
