@@ -61,6 +61,14 @@ def in_china(lon: float, lat: float) -> bool:
 
 def resolve_place(conn: Connection, value, parameter: str) -> Place:
     """A place from what a person wrote: a name, a division, a project code, "lon,lat" or {"lon":…, "lat":…}."""
+    try:
+        return _resolve(conn, value, parameter)
+    except PlaceError as exc:
+        exc.field = parameter
+        raise
+
+
+def _resolve(conn: Connection, value, parameter: str) -> Place:
     if isinstance(value, dict):
         try:
             lon, lat = float(value["lon"]), float(value["lat"])

@@ -1,0 +1,106 @@
+"""POST /routes/plan, GET / PUT / DELETE /routes/{id} through the real app and database."""
+
+from __future__ import annotations
+
+import pytest
+from shapely.geometry import shape
+from sqlalchemy import text
+
+from geoapp.demo import load_synthetic
+from tests.conftest import LAYERS
+
+
+@pytest.fixture
+def projects(empty_db) -> list[str]:
+    with empty_db.begin() as conn:
+        conn.execute(text("TRUNCATE road_edges, road_vertices, road_network"))
+        load_synthetic(conn, 40, LAYERS)
+        return list(conn.execute(text("SELECT code FROM projects WHERE division_code IN ('150502', '150571', "
+                                      "'150523', '150522') ORDER BY code LIMIT 10")).scalars())
+
+
+def test_a_plan_is_stored_served_and_deleted(client, projects):
+    answer = client.post("/routes/plan", json={"projects": projects, "routes": 2, "days": 1})
+    assert answer.status_code == 201, answer.text
+    plan = answer.json()
+    assert answer.headers["location"] == f"/routes/{plan['id']}"
+    assert [r["name"] for r in plan["routes"]] == ["北线", "南线"]
+    assert plan["travel_model"]["kind"] == "estimate" and "估算行驶时间" in plan["travel_model"]["label"]["zh"]
+    assert plan["totals"]["visits"] + plan["totals"]["unassigned"] == len(projects)
+    for route in plan["routes"]:
+        visits = [s for s in route["stops"] if s["kind"] == "visit"]
+        assert route["totals"]["visits"] == len(visits)
+        for stop in visits:
+            assert stop["project_code"] in projects and stop["division"] and stop["arrival"] < stop["departure"]
+            assert stop["leg"]["distance_km"] >= 0 and stop["leg"]["minutes"] >= 0
+        if visits:
+            line = shape(route["line"])
+            assert line.geom_type == "MultiLineString" and line.length > 0
+            assert route["totals"]["distance_km"] == pytest.approx(
+                sum(s["leg"]["distance_km"] for s in route["stops"] if s["leg"]), abs=0.1)
+
+    got = client.get(f"/routes/{plan['id']}")
+    assert got.status_code == 200 and got.json() == plan
+    assert client.delete(f"/routes/{plan['id']}").status_code == 204
+    assert client.get(f"/routes/{plan['id']}").status_code == 404
+    assert client.delete(f"/routes/{plan['id']}").status_code == 404
+
+
+@pytest.mark.parametrize(("body", "parameter", "message"), [
+    ({}, "projects", "请选择项目"),
+    ({"projects": ["NO-SUCH"]}, "projects", "unknown project codes: NO-SUCH"),
+    ({"projects": "@", "start": "2.35,48.85"}, "start", "outside China"),
+    ({"projects": "@", "day_start": "17:00", "day_end": "09:00"}, "day_end", "ends (09:00) before it starts"),
+    ({"projects": "@", "routes": "many"}, "routes", "路线数"),
+    ({"projects": "@", "travel_model": "teleport"}, "travel_model", "行驶时间模型"),
+    ({"projects": "@", "filter": {"sector": "no-such-sector"}}, None, "sector"),
+    ({"projects": "@", "nonsense": 1}, "nonsense", "未知参数"),
+])
+def test_bad_settings_get_a_400_naming_the_setting(client, projects, body, parameter, message):
+    if body.get("projects") == "@":
+        body = {**body, "projects": projects[:2]}
+    answer = client.post("/routes/plan", json=body)
+    assert answer.status_code == 400, answer.text
+    error = answer.json()
+    assert message in error["description"] and " / " in error["description"]
+    if parameter:
+        assert error["parameter"] == parameter
+
+
+def test_plans_can_be_selected_by_a_filter_as_well_as_by_codes(client, projects):
+    answer = client.post("/routes/plan", json={"filter": {"division": "开鲁"}, "projects": projects[:1],
+                                               "routes": 1, "days": 1})
+    assert answer.status_code == 201, answer.text
+    plan = answer.json()
+    chosen = {s["project_code"] for r in plan["routes"] for s in r["stops"] if s["kind"] == "visit"}
+    chosen |= {u["project_code"] for u in plan["unassigned"]}
+    with client.app.state.engine.connect() as conn:
+        kailu = set(conn.execute(text("SELECT code FROM projects WHERE division_code = '150523'")).scalars())
+    assert chosen == kailu | {projects[0]}
+
+
+def test_a_hand_edit_moves_a_stop_and_recomputes_the_times(client, projects):
+    plan = client.post("/routes/plan", json={"projects": projects[:6], "routes": 2, "days": 1}).json()
+    source = next(r for r in plan["routes"] if r["totals"]["visits"] > 0)
+    target = next(r for r in plan["routes"] if r is not source)
+    code = next(s["project_code"] for s in source["stops"] if s["kind"] == "visit")
+    answer = client.put(f"/routes/{plan['id']}", json={"move": {"project": code, "route": target["name"]}})
+    assert answer.status_code == 200, answer.text
+    edited = answer.json()
+    moved_to = next(r for r in edited["routes"] if r["name"] == target["name"])
+    last_visit = [s for s in moved_to["stops"] if s["kind"] == "visit"][-1]
+    assert last_visit["project_code"] == code and edited["edited"]
+    assert moved_to["stops"][-1]["arrival_s"] >= last_visit["departure_s"]
+    assert client.get(f"/routes/{plan['id']}").json() == edited
+
+    for body, message in (({"move": {"project": "NOPE", "route": "北线"}}, "不在本方案中"),
+                          ({"move": {"project": code, "route": "东线"}}, "未知路线"),
+                          ({"shuffle": True}, "routes")):
+        bad = client.put(f"/routes/{plan['id']}", json=body)
+        assert bad.status_code == 400 and message in bad.json()["description"]
+    assert client.put("/routes/999999", json={"move": {"project": code, "route": "北线"}}).status_code == 404
+
+
+def test_unknown_plans_are_404_not_500(client):
+    for path in ("/routes/123456789", "/routes/abc", "/routes/-1"):
+        assert client.get(path).status_code == 404
