@@ -104,3 +104,24 @@ def test_a_hand_edit_moves_a_stop_and_recomputes_the_times(client, projects):
 def test_unknown_plans_are_404_not_500(client):
     for path in ("/routes/123456789", "/routes/abc", "/routes/-1"):
         assert client.get(path).status_code == 404
+
+
+def test_routes_and_numbered_stops_are_served_as_layers_with_the_route_colour(client, projects):
+    plan = client.post("/routes/plan", json={"projects": projects[:6], "routes": 2, "days": 1}).json()
+    lines = client.get("/collections/routes/items", params={"plan_id": plan["id"]})
+    assert lines.status_code == 200, lines.text
+    features = lines.json()["features"]
+    assert [f["properties"]["name"] for f in features] == ["北线", "南线"]
+    for feature, route in zip(features, plan["routes"], strict=True):
+        assert feature["properties"]["color"] == route["color"]
+        assert feature["properties"]["travel_model"] == "estimate"
+        if route["totals"]["visits"]:
+            assert feature["geometry"]["type"] == "MultiLineString"
+    stops = client.get("/collections/route_stops/items",
+                       params={"plan_id": plan["id"], "kind": "visit", "limit": 100}).json()["features"]
+    assert len(stops) == plan["totals"]["visits"]
+    for route in plan["routes"]:
+        numbers = sorted(f["properties"]["number"] for f in stops if f["properties"]["route_name"] == route["name"])
+        assert numbers == list(range(1, route["totals"]["visits"] + 1))
+    colours = {f["properties"]["route_name"]: f["properties"]["color"] for f in stops}
+    assert all(colours[r["name"]] == r["color"] for r in plan["routes"] if r["totals"]["visits"])
