@@ -55,7 +55,6 @@ class Divisions:
     """The divisions in the database: names for messages, boundaries for the spatial checks."""
 
     by_code: dict[str, DivisionInfo]
-    city: shapely.Geometry | None
     city_name: str
     conn: Connection
     _resolved: dict[str, str | None] = field(default_factory=dict)
@@ -71,13 +70,9 @@ class Divisions:
             if boundary is not None:
                 shapely.prepare(boundary)
             by_code[code] = DivisionInfo(code, name, name_en, boundary)
-        boundaries = [d.boundary for d in by_code.values() if d.boundary is not None]
-        city = shapely.union_all(boundaries) if boundaries else None
-        if city is not None:
-            shapely.prepare(city)
         parents = sorted({r[4] for r in rows if r[4]})
         city_name = "、".join(_city_name(p) for p in parents) or "本市"
-        return cls(by_code, city, city_name, conn)
+        return cls(by_code, city_name, conn)
 
     def resolve(self, value: str) -> str | None:
         """Code of a division written as code, official name, short form (via resolve_division) or English name."""
@@ -106,6 +101,15 @@ class Divisions:
                 return info.code
         return None
 
+    def in_city(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Whether each point lies in one of the divisions' boundaries (no union: that costs seconds)."""
+        inside = np.zeros(len(lon), dtype=bool)
+        for info in self.by_code.values():
+            if info.boundary is not None:
+                todo = ~inside
+                inside[todo] = shapely.contains_xy(info.boundary, lon[todo], lat[todo])
+        return inside
+
     def distance_km(self, code: str, lon: float, lat: float) -> float:
         info = self.by_code[code]
         if info.metric is None:
@@ -119,6 +123,7 @@ def _to_metric() -> Transformer:
     return Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
 
 
+@cache
 def _city_name(code: str) -> str:
     try:
         return find_city(code)[1]
@@ -291,17 +296,21 @@ def check_points(chunk: list[CheckedRow], ctx: RowContext, report: Callable[[Pro
     valid = (np.abs(raw_lat) <= 90) & (np.abs(raw_lon) <= 180)
     lon, lat = to_wgs84(ctx.crs, np.where(valid, raw_lon, 0.0), np.where(valid, raw_lat, 0.0))
     divisions = ctx.divisions
-    city = divisions.city
-    in_city = valid & (shapely.contains_xy(city, lon, lat) if city is not None else True)
     named = np.array([r.values["division_code"] for r in chunk])
-    in_named = np.ones(len(chunk), dtype=bool)
+    in_named = valid.copy()
+    zone = np.zeros(len(chunk), dtype=bool)
     for code in np.unique(named):
+        sel = named == code
         boundary = divisions.by_code[code].boundary
         if boundary is None:
-            continue  # a zone without an official polygon: the city check is all that can be done
-        sel = named == code
-        in_named[sel] = shapely.contains_xy(boundary, lon[sel], lat[sel])
-    good = in_city & in_named
+            zone[sel] = True  # a zone without an official polygon: the city check is all that can be done
+            continue
+        in_named[sel] &= shapely.contains_xy(boundary, lon[sel], lat[sel])
+    # Only points not in their named division (and zone points) need the city-wide test.
+    in_city = in_named & ~zone
+    todo = valid & ~in_city
+    in_city[todo] = divisions.in_city(lon[todo], lat[todo])
+    good = in_city & (in_named | zone)
     out: list[dict] = []
     for i in np.flatnonzero(good):
         row = chunk[i].values
@@ -326,10 +335,9 @@ def _explain(row: CheckedRow, raw_lon: float, raw_lat: float, ctx: RowContext, i
         a, b = to_wgs84(ctx.crs, np.array([x]), np.array([y]))
         return float(a[0]), float(b[0])
 
-    city = divisions.city
     if not in_city:
         swapped = wgs(raw_lat, raw_lon)
-        if swapped and city is not None and shapely.contains_xy(city, *swapped):
+        if swapped and divisions.in_city(np.array([swapped[0]]), np.array([swapped[1]]))[0]:
             bad(f"经度和纬度填反了（交换后位于{divisions.city_name}），请交换两列",
                 f"longitude and latitude are swapped (swapped, the point lies in {divisions.city_name}): swap them")
             return
