@@ -166,7 +166,7 @@ def tile(request: Request, collection_id: str, tms_id: str, z: str, x: str, y: s
             cluster_props = {n: how for n, how in cluster_props.items() if n in q.names}
         stmt = sql.tile_statement(layer, q.src, names, types, bounds, int(conf.get("max_features", 10000)),
                                   cluster_cell, cluster_props)
-        data = conn.execute(stmt).scalar() or b""
+        data = sql.scalar_with_custom_plan(conn, stmt) or b""
     return Response(bytes(data), media_type=MVT)
 
 
