@@ -392,3 +392,50 @@ def users_token(username: str = typer.Argument(...), name: str = typer.Option("s
 
     with open_database(get_settings()).begin() as conn:
         typer.echo(issue_token(conn, username, name, hours))
+
+
+export_app = typer.Typer(help="导出 / export data", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("projects")
+@user_errors
+def export_projects(
+    out: str = typer.Argument(..., help="OUT.xlsx | OUT.csv | OUT.geojson | OUT.gpkg"),
+    sector: str = typer.Option(None, help="行业领域 (codes, labels or aliases; comma-separated)"),
+    tier: str = typer.Option(None, help="项目层级"),
+    status: str = typer.Option(None, help="项目状态"),
+    division: str = typer.Option(None, help="旗县市区 (names, short forms or codes)"),
+    min_investment: str = typer.Option(None, help="最低总投资（万元）"),
+    max_investment: str = typer.Option(None, help="最高总投资（万元）"),
+    investment_class: str = typer.Option(None, help="投资规模: 500w | 1y | 5y"),
+    start_year: str = typer.Option(None, help="开工年份"),
+    q: str = typer.Option(None, help="名称或单位包含 / name or company contains"),
+    cql2: str = typer.Option(None, "--filter", help="CQL2 text filter"),
+    bbox: str = typer.Option(None, help="minlon,minlat,maxlon,maxlat"),
+    lang: str = typer.Option(None, "--lang", help="zh | en (headers and labels)"),
+) -> None:
+    """Export the projects matching the filters with the import's headers, so the file re-imports unchanged."""
+    from pathlib import Path
+
+    from geoapp.exports import write_projects
+    from geoapp.exports.gpkg import write_projects_gpkg
+    from geoapp.layers.filters import project_filter
+
+    settings = get_settings()
+    fmt = {".xlsx": "xlsx", ".csv": "csv", ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg"}.get(
+        Path(out).suffix.lower())
+    if fmt is None:
+        raise GeoappError(f"不支持的导出格式 {Path(out).suffix} / unsupported format: use .xlsx .csv .geojson .gpkg")
+    given = {"sector": sector, "tier": tier, "status": status, "division": division, "min_investment": min_investment,
+             "max_investment": max_investment, "investment_class": investment_class, "start_year": start_year,
+             "q": q, "filter": cql2, "bbox": bbox}
+    params = {k: v for k, v in given.items() if v is not None}
+    lang = lang or settings.lang
+    with open_database(settings).connect() as conn:
+        expr = project_filter(conn, params, settings.layers_dir)
+        if fmt == "gpkg":
+            count = write_projects_gpkg(conn, expr, out, settings.layers_dir, lang)
+        else:
+            count = write_projects(conn, expr, out, fmt, settings.layers_dir, lang)
+    typer.echo(f"已导出 {count} 个项目 / exported {count} projects: {out}")

@@ -139,7 +139,7 @@ class RowContext:
     crs: str
     allowed_divisions: frozenset[str] | None = None   # an editor's divisions; None = all
     # With --update, fields the file does not give stay NULL here and are filled from the stored row in SQL
-    # (see importer._fill_defaults), so re-importing a file never rewrites what it does not mention.
+    # (see importer._match_stored), so re-importing a file never rewrites what it does not mention.
     defer_defaults: bool = False
 
 

@@ -103,7 +103,7 @@ def import_table(conn: Connection, table: Table, layers_dir: Path, options: Impo
     _check_against_table(conn, header, options, ctx, report)
     if report.ok:
         if options.update:
-            _fill_defaults(conn, ctx)
+            _match_stored(conn, ctx)
         counts = merge_staged(conn, update=options.update)
         report.added, report.updated, report.unchanged = counts.added, counts.updated, counts.unchanged
 
@@ -221,9 +221,15 @@ def _check_against_table(conn: Connection, header: HeaderMap, options: ImportOpt
                                "code"))
 
 
-def _fill_defaults(conn: Connection, ctx: RowContext) -> None:
+def _match_stored(conn: Connection, ctx: RowContext) -> None:
     """Fields a file leaves out keep their stored values (the point's provenance only while the point is unchanged);
     new rows get the import's defaults."""
+    # A point within 1e-7° (~1 cm: the 7 decimals an export writes) of the stored one is the stored one.
+    conn.execute(text("""
+        UPDATE _project_load l SET lon = ST_X(p.geom), lat = ST_Y(p.geom) FROM projects p
+        WHERE p.code = l.code AND abs(ST_X(p.geom) - l.lon) <= 1e-7 AND abs(ST_Y(p.geom) - l.lat) <= 1e-7
+          AND (ST_X(p.geom) <> l.lon OR ST_Y(p.geom) <> l.lat)
+    """))
     conn.execute(text("""
         UPDATE _project_load l SET
             source = coalesce(l.source, p.source),

@@ -45,7 +45,7 @@ def text(value: object) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return " ".join(str(value).split()) if "\n" not in str(value) else str(value).strip()
+    return str(value).strip()
 
 
 def code(value: object) -> str:
