@@ -60,7 +60,7 @@ def test_the_route_map_lists_every_stop_in_visiting_order_with_the_totals(demo_d
     assert str(route.service_minutes) in total_row
     assert "第1天" in table and "第2天" in table and "住宿：" in table
     first_page = squeeze(pdftotext(pdf, first=1, last=1))
-    assert "北线" in first_page and "估算行车时间" in first_page
+    assert "北线" in first_page and "估算行驶时间" in first_page
     assert "比例尺1:" in first_page and "图例" in first_page and "2025-05-12" in first_page
 
 
@@ -214,7 +214,7 @@ def test_a_route_along_the_roads_is_drawn_solid_and_says_so(demo_db, demo_codes,
     pdf = tmp_path / "road.pdf"
     pdf.write_bytes(route_map_pdf(route, base, vocabs, PrintOptions()))
     first = squeeze(pdftotext(pdf, first=1, last=1))
-    assert "道路网络" in first and "直线示意" not in first and "估算行车时间" not in first
+    assert "道路网络" in first and "直线示意" not in first and "估算行驶时间" not in first
 
 
 def test_an_undated_plan_prints_day_numbers_only(demo_db, demo_codes, base, vocabs, tmp_path: Path):

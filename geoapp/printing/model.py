@@ -97,7 +97,8 @@ class DayPrint:
 class RoutePrint:
     """A planned route as printed: ordered stops with times, legs and totals, and its line in WGS84.
 
-    ``totals`` (km, driving minutes) are the planner's own route totals when it reports them.
+    ``totals`` (km, driving minutes) are the planner's own route totals when it reports them; ``travel_label``
+    and ``travel_details`` its own words for the travel model (label, parameters, why roads were not used).
     ``dated`` is False when the plan has no calendar date: times then count from 00:00 of a nominal day 1
     and only "day 1, day 2 …" is printed. ``unassigned`` lists (project, reason) the plan had to leave out.
     """
@@ -116,6 +117,8 @@ class RoutePrint:
     notes: list[str] = field(default_factory=list)
     unassigned: list[tuple[str, str]] = field(default_factory=list)
     totals: tuple[float, float] | None = None
+    travel_label: str | None = None
+    travel_details: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.travel_model not in TRAVEL_MODELS:

@@ -14,6 +14,7 @@ from shapely.geometry import shape
 from sqlalchemy import Connection, text
 
 from geoapp.errors import GeoappError
+from geoapp.printing.labels import word
 from geoapp.printing.model import DayPrint, Place, RoutePrint, StopPrint
 
 DATA_SOURCE = {"zh": "通辽市重大项目库（geoapp）", "en": "Tongliao major-project library (geoapp)"}
@@ -106,7 +107,15 @@ def _route_print(plan: dict, route: dict, details: dict[str, dict], data_date: d
             totals=(float(summary["distance_km"]), float(summary["driving_min"])) if "distance_km" in summary
             else None,
         ))
-    road = plan["travel_model"]["kind"] == "road"
+    model = plan["travel_model"]
+    road = model["kind"] == "road"
+    key = "en" if lang == "en" else "zh"
+    details = []
+    if "speed_kmh" in model and "circuity" in model:
+        details.append(word("estimate_params", lang, speed=float(model["speed_kmh"]),
+                            circuity=float(model["circuity"])))
+    if isinstance(model.get("why"), dict) and model["why"].get(key):
+        details.append(model["why"][key])
     line = shape(route["line"]) if road and route.get("line") else None
     unassigned = [(u["name"], (u.get("reason") or {}).get("en" if lang == "en" else "zh", ""))
                   for u in plan.get("unassigned") or []]
@@ -117,6 +126,7 @@ def _route_print(plan: dict, route: dict, details: dict[str, dict], data_date: d
         planned_at=datetime.fromisoformat(plan["created_at"]), data_date=data_date,
         data_source=DATA_SOURCE["en" if lang == "en" else "zh"], unassigned=unassigned,
         totals=(float(route["totals"]["distance_km"]), float(route["totals"]["driving_min"])),
+        travel_label=(model.get("label") or {}).get(key), travel_details=details,
     )
 
 
