@@ -139,7 +139,7 @@ def _css(paper: str, orientation: str, lang: str) -> str:
     .cardhead .visit {{ font-size: 8.5pt; color: #374151; }}
     .cardbody {{ margin-top: 3mm; }}
     .cardbody:after {{ content: ""; display: block; clear: both; }}
-    table.facts {{ border-collapse: collapse; font-size: 8.6pt; width: calc(100% - 70mm); }}
+    table.facts {{ border-collapse: collapse; font-size: 8.6pt; width: calc(100% - 70mm); table-layout: fixed; }}
     table.facts th {{ text-align: left; width: 24mm; color: #4b5563; font-weight: 400; padding: 1.1mm 1mm;
                       vertical-align: top; border-bottom: 0.2mm solid #e2e5e9; }}
     table.facts td {{ padding: 1.1mm 1mm; border-bottom: 0.2mm solid #e2e5e9; vertical-align: top; }}

@@ -516,10 +516,10 @@ class LocatorMaps:
         extent += [(d.boundary.bounds[2], d.boundary.bounds[3]) for d in base.divisions]
         extent += route.points()
         self.frame = fit_frame(extent, width_mm, height_mm, margin=0.03)
-        self.div_mm = {d.code: svg.clip(self.frame.project_geometry(d.boundary), self.w, self.h, 0.25)
+        self.div_mm = {d.code: svg.clip(self.frame.project_geometry(d.boundary), self.w, self.h, 0.4)
                        for d in base.divisions}
         geometry, _ = route_geometry(route)
-        route_d = svg.path_d(svg.clip(self.frame.project_geometry(geometry), self.w, self.h, 0.25))
+        route_d = svg.path_d(svg.clip(self.frame.project_geometry(geometry), self.w, self.h, 0.35))
         stop_xy = self.frame.project(np.array([s.lon for s in route.stops]), np.array([s.lat for s in route.stops]))
         self.stop_xy = {s.seq: (float(x), float(y)) for s, x, y in zip(route.stops, *stop_xy, strict=True)}
         dots = "".join(f"M{x - 0.45:.2f} {y:.2f}a0.45 0.45 0 1 0 0.9 0a0.45 0.45 0 1 0 -0.9 0"
