@@ -129,3 +129,15 @@ def test_a_failed_import_writes_nothing(roads, tmp_path):
         import_roads(conn, HELSINKI, clip_to="不存在市")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM road_edges")).scalar() == summary.edges
+
+
+def test_large_matrices_split_over_connections_equal_the_single_query(roads, monkeypatch):
+    engine, _ = roads
+    pts = sample_points(engine, 70, seed=5)
+    with engine.connect() as conn:
+        monkeypatch.setattr(travel, "MAX_WORKERS", 1)
+        single = travel.travel_model(conn, pts, "road").seconds
+        monkeypatch.setattr(travel, "MAX_WORKERS", 4)
+        monkeypatch.setattr(travel.os, "cpu_count", lambda: 2)
+        split = travel.travel_model(conn, pts, "road").seconds
+    assert (single == split).all()

@@ -12,6 +12,8 @@ the estimate (see :mod:`geoapp.routing.estimate`), and says which in ``TravelMod
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +25,8 @@ from geoapp.routing.roads import network_info
 
 ACCESS_SPEED_KMH = 20.0          # from a project's point to the nearest road vertex (site roads, gates)
 DEFAULT_MAX_SNAP_M = 2000.0      # farther than this from the network → the road model does not cover the point
+PARALLEL_MIN_SOURCES = 30       # below this many stops one matrix query is quicker than several
+MAX_WORKERS = 4
 EDGES_SQL = "SELECT id, source, target, cost, reverse_cost FROM road_edges"
 ROAD_LABEL = {"zh": "道路网行驶时间（OpenStreetMap 道路，pgRouting）",
               "en": "road travel times (OpenStreetMap roads, pgRouting)"}
@@ -49,6 +53,30 @@ def snap(conn: Connection, lonlat: np.ndarray) -> list[tuple[int, float, float, 
     return [(int(vid), float(d), float(x), float(y)) for _, vid, d, x, y in rows]
 
 
+def _costs(conn: Connection, vids: list[int]) -> list[tuple[int, int, float]]:
+    """All-pairs driving seconds between road vertices: ``pgr_dijkstraCostMatrix``, or for many sources the same
+    Dijkstra searches (``pgr_dijkstraCost`` many-to-many) split over one connection per core, run side by side."""
+    workers = min(MAX_WORKERS, os.cpu_count() or 1, max(1, len(vids) // PARALLEL_MIN_SOURCES))
+    if workers == 1:
+        matrix = text("SELECT start_vid, end_vid, agg_cost FROM pgr_dijkstraCostMatrix(:edges, "
+                      "CAST(:vids AS bigint[]), directed => true)")
+        return conn.execute(matrix, {"edges": EDGES_SQL, "vids": vids}).all()
+    many = text("SELECT start_vid, end_vid, agg_cost FROM pgr_dijkstraCost(:edges, CAST(:starts AS bigint[]), "
+                "CAST(:ends AS bigint[]), directed => true)")
+    chunks = [vids[k::workers] for k in range(workers)]
+
+    def other(chunk: list[int]) -> list:
+        with conn.engine.connect() as own:
+            return own.execute(many, {"edges": EDGES_SQL, "starts": chunk, "ends": vids}).all()
+
+    with ThreadPoolExecutor(workers - 1) as pool:
+        futures = [pool.submit(other, chunk) for chunk in chunks[1:]]
+        rows = list(conn.execute(many, {"edges": EDGES_SQL, "starts": chunks[0], "ends": vids}).all())
+        for future in futures:
+            rows += future.result()
+    return rows
+
+
 def road_matrix(conn: Connection, lonlat: np.ndarray, snaps=None) -> TravelModel:
     """Seconds between every pair of points along the roads (asymmetric where one-way streets say so)."""
     snaps = snaps or snap(conn, lonlat)
@@ -56,11 +84,7 @@ def road_matrix(conn: Connection, lonlat: np.ndarray, snaps=None) -> TravelModel
     position = {v: k for k, v in enumerate(vids)}
     core = np.zeros((len(vids), len(vids)))
     if len(vids) > 1:
-        rows = conn.execute(
-            text("SELECT start_vid, end_vid, agg_cost FROM pgr_dijkstraCostMatrix(:edges, CAST(:vids AS bigint[]), "
-                 "directed => true)"),
-            {"edges": EDGES_SQL, "vids": vids},
-        ).all()
+        rows = _costs(conn, vids)
         core[:] = np.inf
         np.fill_diagonal(core, 0)
         for a, b, cost in rows:
