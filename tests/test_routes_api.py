@@ -53,11 +53,12 @@ def test_a_plan_is_stored_served_and_deleted(client, projects):
     ({"projects": "@", "day_start": "17:00", "day_end": "09:00"}, "day_end", "ends (09:00) before it starts"),
     ({"projects": "@", "routes": "many"}, "routes", "路线数"),
     ({"projects": "@", "travel_model": "teleport"}, "travel_model", "行驶时间模型"),
-    ({"projects": "@", "filter": {"sector": "no-such-sector"}}, None, "sector"),
+    ({"projects": "@", "filter": {"sector": "no-such-sector"}}, "sector", "sector"),
+    ([1, 2, 3], None, "JSON"),
     ({"projects": "@", "nonsense": 1}, "nonsense", "未知参数"),
 ])
 def test_bad_settings_get_a_400_naming_the_setting(client, projects, body, parameter, message):
-    if body.get("projects") == "@":
+    if isinstance(body, dict) and body.get("projects") == "@":
         body = {**body, "projects": projects[:2]}
     answer = client.post("/routes/plan", json=body)
     assert answer.status_code == 400, answer.text

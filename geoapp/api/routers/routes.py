@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse, Response
@@ -41,7 +42,8 @@ def _answer(work: Callable[[], Response]) -> Response:
     try:
         return work()
     except GeoappError as exc:
-        return _error(400, "InvalidParameterValue", str(exc), parameter=getattr(exc, "field", None))
+        parameter = getattr(exc, "field", None) or getattr(exc, "parameter", None)
+        return _error(400, "InvalidParameterValue", str(exc), parameter=parameter)
     except OperationalError as exc:
         log.warning("database unavailable: %s", exc)
         return _error(503, "ServiceUnavailable", "数据库不可用 / the database is unavailable")
@@ -51,7 +53,7 @@ def _answer(work: Callable[[], Response]) -> Response:
 
 
 @router.post("/routes/plan", summary="规划考察路线 / plan inspection routes", status_code=201)
-def plan_routes(request: Request, body: dict = Body(...)) -> Response:  # noqa: B008
+def plan_routes(request: Request, body: Any = Body(None)) -> Response:  # noqa: B008
     """Plan and store the routes; the answer is the stored plan (as GET /routes/{id})."""
 
     def work() -> Response:
@@ -80,7 +82,7 @@ def get_route_plan(request: Request, plan_id: str) -> Response:
 
 
 @router.put("/routes/{plan_id}", summary="人工调整路线 / edit a plan by hand (times recomputed)")
-def edit_route_plan(request: Request, plan_id: str, body: dict = Body(...)) -> Response:  # noqa: B008
+def edit_route_plan(request: Request, plan_id: str, body: Any = Body(None)) -> Response:  # noqa: B008
     """Move a stop (``{"move": {"project", "route", "day", "position"}}``) or give every route's order
     (``{"routes": [{"name": "北线", "days": [["code", …], …]}]}``); the times are recomputed."""
     number = _plan_id(plan_id)
