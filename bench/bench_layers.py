@@ -79,7 +79,9 @@ def database() -> tuple[str, Cluster | None]:
     home.chmod(0o755)
     cluster = Cluster(home)
     status = cluster.status() if cluster.initialised else None
-    return (status.url if status and status.running else cluster.start()), cluster
+    if status and status.running:
+        return status.url, None  # someone else's running server: leave it running
+    return cluster.start(), cluster
 
 
 def load(engine: Engine) -> None:
@@ -312,6 +314,9 @@ def main() -> None:
             n = conn.execute(text("SELECT count(*) FROM projects WHERE deleted_at IS NULL")).scalar()
         print(f"GeoJSON export of {n:,} projects: {size / 1e6:,.0f} MB in {seconds:.1f} s; server RSS "
               f"{before:.0f} MB before, peak {peak:.0f} MB (bar < 300 MB) {'OK' if peak < 300 else 'ABOVE BAR'}")
+    engine.dispose()
+    if _cluster is not None:
+        _cluster.stop()  # the data stays under /tmp/geoapp-bench-layers for the next run
     print("\nsummary")
     for label, g, t, p, bar in results:
         print(f"  {label:55s} geoapp/tipg {g / t:5.2f} (≥ {bar:g})   geoapp/pgbench {g / p:5.2f} (≥ 0.50)")
