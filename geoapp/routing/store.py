@@ -107,6 +107,25 @@ def delete_plan(conn: Connection, plan_id: int) -> bool:
     return conn.execute(text("DELETE FROM route_plans WHERE id = :id"), {"id": plan_id}).rowcount > 0
 
 
+def list_plans(conn: Connection, limit: int = 100) -> list[dict]:
+    """The stored plans, newest first, each with its routes in brief (for choosing one; details: get_plan)."""
+    rows = conn.execute(text("""
+        SELECT p.id, p.title, p.created_at, p.updated_at, p.edited, p.travel_model, p.travel_info,
+               COALESCE(json_agg(json_build_object(
+                   'id', r.id, 'seq', r.seq, 'name', r.name, 'name_en', r.name_en, 'color', r.color,
+                   'days', r.days, 'visits', r.stops, 'distance_km', r.distance_km, 'driving_min', r.driving_min)
+                   ORDER BY r.seq) FILTER (WHERE r.id IS NOT NULL), '[]'::json) AS routes
+        FROM route_plans p LEFT JOIN routes r ON r.plan_id = p.id
+        GROUP BY p.id ORDER BY p.created_at DESC, p.id DESC LIMIT :limit
+    """), {"limit": limit}).mappings().all()
+    return [{
+        "id": r["id"], "title": r["title"], "created_at": r["created_at"].isoformat(),
+        "updated_at": r["updated_at"].isoformat(), "edited": r["edited"],
+        "travel_model": {"kind": r["travel_model"], "label": (r["travel_info"] or {}).get("label")},
+        "routes": r["routes"], "visits": sum(x["visits"] or 0 for x in r["routes"]),
+    } for r in rows]
+
+
 def get_plan(conn: Connection, plan_id: int, legs: bool = False) -> dict | None:
     """A stored plan: routes with ordered stops, times, legs, totals, the route lines, the travel model.
 

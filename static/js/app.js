@@ -6,6 +6,7 @@ import { count, money } from './format.js';
 import { label, lang, setLang, t, translatePage } from './i18n.js';
 import { glyphSvg, sizeFor } from './icons.js';
 import { ProjectLayer } from './projects.js';
+import { RouteView, routeNumber } from './routes.js';
 import { emptyState, filterQuery, fromUrl, LIST_FILTERS, toUrl } from './state.js';
 
 const L = window.L;
@@ -254,6 +255,103 @@ async function toggleCollection(id, on) {
   }
 }
 
+// ---- inspection routes (stored plans) and printing ----------------------------------------------------------
+
+function renderRoutePanel() {
+  const rv = app.routes;
+  if (!rv) return;
+  const s = app.state;
+  const plans = rv.planOptions();
+  if (s.plan && rv.plan && !plans.some((o) => o.value === s.plan)) {
+    plans.unshift({ value: String(rv.plan.id), text: `${rv.plan.id} · ${rv.plan.title || ''}` });
+  }
+  $('#plan-select').innerHTML = option('', t('noPlan'), !s.plan) +
+    plans.map((o) => option(o.value, o.text, o.value === s.plan)).join('');
+  const routes = rv.plan ? rv.plan.routes : [];
+  $('#route-select').innerHTML = option('', t('allRoutes'), !s.route) + routes.map((r) => {
+    const n = String(routeNumber(r));
+    return option(n, `${n} · ${rv.routeName(r)}`, n === s.route);
+  }).join('');
+  $('#route-select').disabled = !rv.plan;
+  const orientation = $('#print-orientation').value || '';
+  $('#print-orientation').innerHTML = [['', 'orientationAuto'], ['landscape', 'landscape'], ['portrait', 'portrait']]
+    .map(([v, k]) => option(v, t(k), v === orientation)).join('');
+  $('#route-info').innerHTML = rv.infoHtml();
+  $('#print-title').innerHTML = rv.printTitle();
+  renderRouteLinks();
+}
+
+function renderRouteLinks() {
+  const links = app.routes?.links({ paper: $('#print-paper').value, orientation: $('#print-orientation').value });
+  $('.print-options').hidden = !links;
+  if (!links) {
+    $('#route-links').innerHTML = '';
+    return;
+  }
+  const a = (key, testid, download) => `<a data-testid="${testid}" href="${esc(links[key])}" ` +
+    `${download ? 'download' : 'target="_blank" rel="noopener"'}>${esc(t(key === 'map' ? 'printRoute' : key))}</a>`;
+  $('#route-links').innerHTML = `${a('map', 'print-route', false)}${a('handbook', 'route-handbook', false)}
+    ${a('gpx', 'route-gpx', true)}${a('gpxGcj', 'route-gpx-gcj02', true)}${a('kml', 'route-kml', true)}
+    ${a('kmlGcj', 'route-kml-gcj02', true)}
+    <button type="button" id="print-page" data-testid="print-page">${esc(t('printPage'))}</button>`;
+}
+
+/** Show the plan and route the state names (fitting the map to them when asked), then the panel. */
+async function showPlan({ fit = true } = {}) {
+  const s = app.state;
+  try {
+    await app.routes.show(s.plan, s.route);
+  } catch (err) {
+    showError(err);
+    s.plan = '';
+    s.route = '';
+    await app.routes.show('');
+    toUrl(s, { replace: true });
+  }
+  if (fit) app.routes.fit(false);
+  renderRoutePanel();
+  document.body.dataset.plan = app.routes.plan ? String(app.routes.plan.id) : '';
+  document.body.dataset.route = app.routes.route ? String(routeNumber(app.routes.route)) : '';
+}
+
+async function loadRoutes() {
+  try {
+    await app.routes.loadList();
+  } catch (err) {
+    showError(err);
+  }
+  await showPlan({ fit: Boolean(app.state.plan) });
+  document.body.dataset.routesLoaded = '1';
+}
+
+function bindRoutePanel() {
+  $('#plan-select').addEventListener('change', async (e) => {
+    app.state.plan = e.target.value;
+    app.state.route = app.state.plan ? '1' : ''; // the first route on screen, ready to print
+    toUrl(app.state);
+    await showPlan();
+  });
+  $('#route-select').addEventListener('change', async (e) => {
+    app.state.route = e.target.value;
+    toUrl(app.state);
+    await showPlan();
+  });
+  $('#print-paper').addEventListener('change', renderRouteLinks);
+  $('#print-orientation').addEventListener('change', renderRouteLinks);
+  $('#route-links').addEventListener('click', (e) => {
+    if (e.target.id === 'print-page') window.print();
+  });
+  // The browser's own print: lay the map out at the printed size (A4 landscape, see app.css) before it is drawn
+  const printing = (on) => {
+    document.body.classList.toggle('printing', on);
+    app.map.invalidateSize({ animate: false });
+    if (app.routes.bounds()) app.routes.fit(false);
+  };
+  window.matchMedia('print').addEventListener('change', (e) => printing(e.matches));
+  window.addEventListener('beforeprint', () => printing(true));
+  window.addEventListener('afterprint', () => printing(false));
+}
+
 // ---- summary strip, banner panel, exports --------------------------------------------------------------------
 
 function renderSummary() {
@@ -411,6 +509,10 @@ function normaliseStats(st) {
 
 /** The first view: the banner named in the URL, else the whole city (no animation, before anything is drawn). */
 function fitFirstView() {
+  if (app.routes?.bounds()) {
+    app.routes.fit(false);
+    return;
+  }
   const b = (app.state.banner && app.divisions.bounds(app.state.banner))
     || (app.divisions.boundaries.getLayers().length ? app.divisions.boundaries.getBounds() : null);
   if (b) app.map.fitBounds(b, { padding: [12, 12], animate: false });
@@ -435,6 +537,8 @@ function applyLanguage() {
   renderBanner();
   renderExports();
   app.divisions?.relabel();
+  app.routes?.draw();
+  renderRoutePanel();
   app.map?.closePopup();
 }
 
@@ -469,10 +573,12 @@ async function start() {
   if (app.state.divisions !== '0') map.addLayer(app.divisions.group);
   app.projects = new ProjectLayer(L, map, { sectors: app.sectors, classes: app.classes, onProjectClick: projectClicked });
   app.projects.visible = app.state.projects !== '0';
+  app.routes = new RouteView(L, map, { fetchJson, onStopClick: projectClicked });
   setBasemap();
 
   bindForm();
   bindLayerList();
+  bindRoutePanel();
   $('#lang-switch').addEventListener('click', () => {
     app.state.lang = lang() === 'en' ? 'zh' : 'en';
     setLang(app.state.lang);
@@ -491,6 +597,7 @@ async function start() {
     if (prev.basemap !== app.state.basemap) setBasemap();
     if (prev.choro !== app.state.choro) app.divisions.setMode(app.state.choro);
     applyLanguage();
+    if (prev.plan !== app.state.plan || prev.route !== app.state.route) showPlan();
     if (filterQuery(app.state) !== before) refresh();
   });
 
@@ -499,6 +606,7 @@ async function start() {
     app.collections = (c.collections || []).map((x) => ({ id: x.id, title: x.title, title_en: x.title_en }));
     renderLayerList();
   }).catch(() => { /* the layer list keeps the core layers */ });
+  loadRoutes();
   await refresh();
 }
 

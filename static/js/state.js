@@ -7,6 +7,7 @@ export const SINGLE_FILTERS = ['division', 'investment_class', 'start_year', 'q'
 // render: auto (markers up to MARKER_LIMIT projects, vector tiles beyond), markers or tiles
 const VIEW_KEYS = {
   lang: 'zh', choro: 'count', basemap: 'offline', banner: '', divisions: '1', projects: '1', render: 'auto',
+  plan: '', route: '', // the inspection plan on the map and its route on screen (number 1, 2 …; '' = all)
 };
 
 export function emptyState() {

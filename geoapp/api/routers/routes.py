@@ -1,4 +1,4 @@
-"""Inspection routes: POST /routes/plan, GET / PUT / DELETE /routes/{id} (the id of a stored plan).
+"""Inspection routes: POST /routes/plan, GET /routes (the list), GET / PUT / DELETE /routes/{id} (a stored plan).
 
 Planning is CPU work (the solver), so the handlers are plain functions that FastAPI runs in its thread pool.
 Bad settings → 400 naming the setting (Chinese, then English); an unknown plan → 404; never a 500.
@@ -63,6 +63,22 @@ def plan_routes(request: Request, body: Any = Body(None)) -> Response:  # noqa: 
             plan_id = store.save_plan(conn, planned)
             result = store.get_plan(conn, plan_id)
         return JSONResponse(result, status_code=201, headers={"Location": f"/routes/{plan_id}"})
+
+    return _answer(work)
+
+
+@router.get("/routes", summary="路线方案列表 / the stored route plans, newest first")
+def list_route_plans(request: Request, limit: str = "100") -> Response:
+    """Every stored plan in brief (id, title, travel model, routes with colour and visits); details: /routes/{id}."""
+    number = _plan_id(limit)
+    if number is None or number > 1000:
+        return _error(400, "InvalidParameterValue", f"limit 须为 1 至 1000 的整数 / limit must be an integer from 1 "
+                      f"to 1000, not '{limit}'", parameter="limit")
+
+    def work() -> Response:
+        with request.app.state.engine.connect() as conn:
+            plans = store.list_plans(conn, number)
+        return JSONResponse({"plans": plans, "numberReturned": len(plans)})
 
     return _answer(work)
 
