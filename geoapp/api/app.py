@@ -30,6 +30,8 @@ def create_app(settings: Settings, database_url: str, engine: Engine | None = No
         yield
         if owns_engine:
             app.state.engine.dispose()
+        if getattr(app.state, "layers_read_engine", None) is not None:
+            app.state.layers_read_engine.dispose()  # the layers API's read pool (api/routers/ogc_common.py)
 
     owns_engine = engine is None
     app = FastAPI(

@@ -6,6 +6,7 @@ and exports see the same rows. Python only wraps and streams what the database r
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -118,15 +119,54 @@ def items_statement(src: Source, names: list[str], sort: list[tuple[str, bool]],
     """One round trip: (features joined by commas, numberReturned, numberMatched).
 
     numberMatched counts only when the page is full or past the end; a short page already tells the total.
+    ``limit`` and ``offset`` are the bound parameters ``page_limit`` and ``page_offset``.
     """
     keys = order_by(src, sort)
+    lim = sa.bindparam("page_limit", limit, type_=sa.Integer)
+    off = sa.bindparam("page_offset", offset, type_=sa.Integer)
     page = (sa.select(feature_text(src, names).label("f"), func.row_number().over(order_by=keys).label("rn"))
-            .select_from(src.from_).where(src.where).order_by(*keys).limit(limit).offset(offset).cte("page"))
+            .select_from(src.from_).where(src.where).order_by(*keys).limit(lim).offset(off).cte("page"))
     total = sa.select(func.count()).select_from(src.from_).where(src.where).scalar_subquery()
     n = func.count()
-    matched = sa.case((sa.and_(n < limit, sa.or_(n > 0, offset == 0)), offset + n), else_=total)
+    matched = sa.case((sa.and_(n < lim, sa.or_(n > 0, off == 0)), off + n), else_=total)
     features = func.coalesce(func.string_agg(page.c.f, aggregate_order_by(_q(","), page.c.rn)), _q(""))
     return sa.select(features.label("features"), n.label("returned"), matched.label("matched")).select_from(page)
+
+
+_WHERE = "__geoapp_where__"
+_WHERE_PARAM = re.compile(r"(?<!%)%\((\w+)\)s")
+_ITEMS_SQL: dict[tuple, tuple[Layer, str, dict[str, object]]] = {}
+
+
+def items_driver_sql(dialect: sa.Dialect, layer: Layer, src: Source, names: list[str],
+                     sort: list[tuple[str, bool]], limit: int, offset: int) -> tuple[str, dict[str, object]] | None:
+    """:func:`items_statement` as driver SQL and parameters, without building and compiling it per request.
+
+    The page's SQL depends only on the layer, the properties and the sort, so it is compiled once per such shape
+    with a marker where the filter goes; each request compiles only its filter (every value still a bound
+    parameter, renamed ``w_*``). ``None`` when this does not apply (a layer with live statistics, a filter value
+    whose type converts it in Python): then run :func:`items_statement` as usual.
+    """
+    if layer.stats_of is not None or dialect.paramstyle != "pyformat":
+        return None
+    where = src.where.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    if any(b.type.dialect_impl(dialect).bind_processor(dialect) is not None for b in where.binds.values()):
+        return None
+    key = (id(layer), tuple(names), tuple(sort), dialect.name)
+    hit = _ITEMS_SQL.get(key)
+    if hit is None or hit[0] is not layer:
+        shape = source(layer, sa.literal_column(_WHERE, sa.Boolean))
+        compiled = items_statement(shape, names, sort, limit, offset).compile(dialect=dialect)
+        if len(_ITEMS_SQL) > 256:
+            _ITEMS_SQL.clear()
+        hit = _ITEMS_SQL[key] = (layer, compiled.string, dict(compiled.params))
+    _, template, constants = hit
+    params = {**constants, "page_limit": limit, "page_offset": offset}
+    for name, value in where.params.items():
+        params["w_" + name] = value
+    if len(params) != len(constants) + len(where.params) or template.count(_WHERE) != 2:
+        return None  # a name clash: never guess
+    return template.replace(_WHERE, "(" + _WHERE_PARAM.sub(r"%(w_\1)s", where.string) + ")"), params
 
 
 def features_statement(src: Source, names: list[str], sort: list[tuple[str, bool]], limit: int | None,

@@ -30,6 +30,7 @@ from geoapp.api.routers.ogc_common import (
     now_iso,
     ogc_errors,
     params_of,
+    read,
     read_engine_of,
     stream,
 )
@@ -38,7 +39,7 @@ from geoapp.exports import EXPORT_FORMATS, MEDIA_TYPES, iter_export
 from geoapp.layers import sql
 from geoapp.layers.filters import CRS84, FilterError
 from geoapp.layers.registry import Layer, registry
-from geoapp.layers.request import parse_query
+from geoapp.layers.request import LayerQuery, parse_query
 from geoapp.vocab import vocabularies
 
 router = APIRouter(tags=["OGC API – Features"])
@@ -283,11 +284,18 @@ def items(request: Request, collection_id: str) -> Response:
     layers_dir = layers_dir_of(request)
     engine = engine_of(request)
     formats = ("json", *EXPORT_FORMATS)
-    with read_engine_of(request).connect() as conn:
+
+    def page(conn: Connection) -> tuple[LayerQuery, Any]:
         q = parse_query(conn, layer, params, layers_dir, formats=formats, default_format="json")
-        if q.fmt == "json":
-            assert q.limit is not None
-            row = conn.execute(sql.items_statement(q.src, q.names, q.sort, q.limit, q.offset)).one()
+        if q.fmt != "json":
+            return q, None
+        assert q.limit is not None
+        driver_sql = sql.items_driver_sql(conn.dialect, layer, q.src, q.names, q.sort, q.limit, q.offset)
+        if driver_sql is not None:
+            return q, conn.exec_driver_sql(*driver_sql).one()
+        return q, conn.execute(sql.items_statement(q.src, q.names, q.sort, q.limit, q.offset)).one()
+
+    q, row = read(request, page)
     if q.fmt != "json":
         return stream(engine, lambda c: iter_export(c, layer, q.src, q.names, q.sort, q.fmt, layers_dir, q.lang,
                                                      q.limit, q.offset),

@@ -9,15 +9,16 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from geoapp.errors import GeoappError
@@ -31,6 +32,7 @@ GEOJSON = "application/geo+json"
 JSON = "application/json"
 OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
 MVT = "application/vnd.mapbox-vector-tile"
+T = TypeVar("T")
 
 
 class NotFound(GeoappError):
@@ -83,15 +85,42 @@ def engine_of(request: Request) -> Engine:
     return request.app.state.engine
 
 
+READ_POOL_SIZE = 10  # connections kept open for reads: more than a single worker runs queries at once
+READ_POOL_OVERFLOW = 20
+
+
 def read_engine_of(request: Request) -> Engine:
-    """The app's engine (same pool) in autocommit: one read is one round trip, no BEGIN/ROLLBACK around it.
-    Streamed exports keep the transactional engine (server-side cursors need a transaction)."""
+    """The layers API's engine for reads: autocommit (one read is one round trip, no BEGIN/ROLLBACK), its own pool.
+
+    The pool keeps ``READ_POOL_SIZE`` connections open, so concurrent requests do not open and close overflow
+    connections (a new PostgreSQL backend per request costs more than the query), and it skips the pre-ping round
+    trip: :func:`read` retries once on a fresh connection when a pooled one turns out to be dead. Streamed exports
+    keep the app's transactional engine (server-side cursors need a transaction).
+    """
     state = request.app.state
     cached = getattr(state, "layers_read_engine", None)
-    if cached is None or cached.pool is not state.engine.pool:
-        cached = state.engine.execution_options(isolation_level="AUTOCOMMIT")
-        state.layers_read_engine = cached
+    if cached is None or getattr(state, "layers_read_engine_of", None) is not state.engine:
+        if cached is not None:
+            cached.dispose()
+        cached = create_engine(state.engine.url, pool_size=READ_POOL_SIZE, max_overflow=READ_POOL_OVERFLOW,
+                               pool_pre_ping=False, isolation_level="AUTOCOMMIT")
+        weakref.finalize(request.app, cached.dispose)  # apps that never run their lifespan (tests) still close it
+        state.layers_read_engine, state.layers_read_engine_of = cached, state.engine
     return cached
+
+
+def read(request: Request, work: Callable[[Connection], T]) -> T:
+    """Run ``work`` on a read connection; once more on a new connection if the pooled one was dead (e.g. after a
+    database restart), which is what a pre-ping would have caught. Reads only: running them twice is harmless."""
+    engine = read_engine_of(request)
+    try:
+        with engine.connect() as conn:
+            return work(conn)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    with engine.connect() as conn:
+        return work(conn)
 
 
 def layers_dir_of(request: Request) -> Path:
