@@ -4,18 +4,7 @@
 // Each canvas tile of the map is filled from the WGS84 Web Mercator tiles that cover it. With the plain CRS that is
 // the tile with the same z/x/y; with a GCJ-02 basemap the map's CRS shifts every coordinate, so the covering WGS84
 // tiles are found from the canvas tile's corners and each point is projected through the map's CRS.
-import { PbfReader } from 'pbf';
-import { VectorTile } from '@mapbox/vector-tile';
-import { glyphPath, sizeFor } from './icons.js';
-
-const COUNT_KEYS = ['count', 'point_count', 'n', 'project_count', 'cluster_count'];
-
-function tileToLatLng(x, y, z) {
-  const n = 2 ** z;
-  const lng = (x / n) * 360 - 180;
-  const lat = (Math.atan(Math.sinh(Math.PI * (1 - (2 * y) / n))) * 180) / Math.PI;
-  return [lat, lng];
-}
+import { glyphPath } from './icons.js';
 
 function latLngToTile(lat, lng, z) {
   const n = 2 ** z;
@@ -23,13 +12,6 @@ function latLngToTile(lat, lng, z) {
   const r = (lat * Math.PI) / 180;
   const y = ((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n;
   return [Math.floor(x), Math.floor(y)];
-}
-
-function clusterCount(props) {
-  for (const k of COUNT_KEYS) {
-    if (props[k] !== undefined && Number(props[k]) > 1) return Number(props[k]);
-  }
-  return 0;
 }
 
 // Work on the main thread is cut into slices of at most BUDGET_MS so pan and zoom frames keep coming.
@@ -40,44 +22,53 @@ const GLYPH_LIMIT = 400;
 const CACHE_TILES = 48;
 const breathe = () => new Promise((resolve) => { setTimeout(resolve, 0); });
 
-/** The points of one MVT tile in compact arrays (the big heaps of small objects made GC pauses of 300+ ms):
- * world pixels at the tile's zoom (256-px tiles), WGS84 lat/lng, investment (NaN = unknown), cluster size, code and
- * sector. Only these properties are kept. */
-async function decodePoints(buf, z, x, y) {
-  const tile = new VectorTile(new PbfReader(new Uint8Array(buf)));
-  let total = 0;
-  for (const name of Object.keys(tile.layers)) total += tile.layers[name].length;
-  const d = {
-    n: 0, wx: new Float64Array(total), wy: new Float64Array(total), lat: new Float64Array(total),
-    lng: new Float64Array(total), inv: new Float64Array(total), cnt: new Int32Array(total), code: [], sector: [],
-  };
-  let slice = performance.now();
-  for (const name of Object.keys(tile.layers)) {
-    const layer = tile.layers[name];
-    const scale = 256 / layer.extent;
-    for (let i = 0; i < layer.length; i += 1) {
-      const f = layer.feature(i);
-      if (f.type === 1) {
-        const pt = f.loadGeometry()[0][0];
-        const props = f.properties;
-        const k = d.n;
-        d.wx[k] = x * 256 + pt.x * scale;
-        d.wy[k] = y * 256 + pt.y * scale;
-        [d.lat[k], d.lng[k]] = tileToLatLng(x + pt.x / layer.extent, y + pt.y / layer.extent, z);
-        const inv = props.total_investment;
-        d.inv[k] = inv === undefined || inv === null ? NaN : Number(inv);
-        d.cnt[k] = clusterCount(props);
-        d.code[k] = props.code;
-        d.sector[k] = props.sector;
-        d.n += 1;
-      }
-      if ((i & 255) === 0 && performance.now() - slice > BUDGET_MS) {
-        await breathe(); // eslint-disable-line no-await-in-loop
-        slice = performance.now();
-      }
-    }
+// Tiles are fetched and decoded in a module worker (mvt-worker.js): the main thread only receives typed arrays.
+let worker = null;
+let nextId = 1;
+const pending = new Map(); // request id → {resolve, reject}
+
+function tileWorker() {
+  if (!worker) {
+    worker = new Worker(new URL('./mvt-worker.js', import.meta.url), { type: 'module' });
+    worker.onmessage = (e) => {
+      const p = pending.get(e.data.id);
+      if (!p) return;
+      pending.delete(e.data.id);
+      if (e.data.error) p.reject(new Error(e.data.error));
+      else p.resolve(e.data.d);
+    };
+    worker.onerror = (e) => {
+      for (const p of pending.values()) p.reject(new Error(e.message || 'tile worker failed'));
+      pending.clear();
+      worker = null;
+    };
   }
-  return d;
+  return worker;
+}
+
+/** The points of one MVT tile, decoded by the worker: {n, wx, wy (world pixels at the tile's zoom, 256-px tiles),
+ * lat, lng (WGS84), inv (investment, NaN = unknown), cnt (cluster size, 0 = one project), sector (index into
+ * sectors), codes (joined by newlines; see codeAt)}. */
+function loadTile(url, z, x, y) {
+  return new Promise((resolve, reject) => {
+    const id = nextId;
+    nextId += 1;
+    pending.set(id, { resolve, reject });
+    tileWorker().postMessage({ id, url: new URL(url, window.location.href).href, z, x, y });
+  });
+}
+
+function codeAt(d, k) {
+  if (!d.codeList) d.codeList = d.codes.split('\n');
+  return d.codeList[k];
+}
+
+/** Marker radius (px) as icons.sizeFor / 2, without allocating per point (10,000 points a tile). */
+function radiusOf(inv, mins) {
+  if (Number.isNaN(inv)) return 8;
+  let reached = 0;
+  for (let i = 0; i < mins.length; i += 1) if (inv >= mins[i]) reached += 1;
+  return (14 + 5 * reached) / 2;
 }
 
 const glyphCache = new Map();
@@ -119,10 +110,7 @@ export function makeProjectTileLayer(L) {
       const key = `${z}/${x}/${y}`;
       if (!this.cache.has(key)) {
         const url = L.Util.template(this.options.url, { z, x, y });
-        this.cache.set(key, fetch(url).then((r) => {
-          if (!r.ok) throw new Error(`${r.status} ${url}`);
-          return r.arrayBuffer();
-        }).then((buf) => decodePoints(buf, z, x, y)));
+        this.cache.set(key, loadTile(url, z, x, y));
         while (this.cache.size > CACHE_TILES) this.cache.delete(this.cache.keys().next().value);
       }
       return this.cache.get(key);
@@ -152,10 +140,12 @@ export function makeProjectTileLayer(L) {
       } else {
         wanted.push(this.fetchTile(z, coords.x, coords.y));
       }
+      const tileKey = this._tileCoordsToKey(coords);
       Promise.all(wanted).then(async (tiles) => {
+        if (!this._tiles[tileKey]) return; // scrolled or zoomed away while loading: nothing to draw
         const ctx = canvas.getContext('2d');
         ctx.scale(ratio, ratio);
-        const classes = this.options.classes;
+        const mins = this.options.classes.map((c) => Number(c.min));
         const items = []; // [tile data, index, world x, world y, radius]
         let slice = performance.now();
         for (const d of tiles) {
@@ -167,8 +157,7 @@ export function makeProjectTileLayer(L) {
               px = p.x;
               py = p.y;
             }
-            const r = d.cnt[i] ? Math.min(28, 7 + 5 * Math.log10(d.cnt[i] + 1))
-              : sizeFor(Number.isNaN(d.inv[i]) ? null : d.inv[i], classes) / 2;
+            const r = d.cnt[i] ? Math.min(28, 7 + 5 * Math.log10(d.cnt[i] + 1)) : radiusOf(d.inv[i], mins);
             const x = px - origin.x;
             const y = py - origin.y;
             if (x < -r || y < -r || x > size.x + r || y > size.y + r) continue;
@@ -182,6 +171,7 @@ export function makeProjectTileLayer(L) {
         items.sort((a, b) => a[4] - b[4]);
         const glyphs = items.length <= GLYPH_LIMIT;
         for (let i = 0; i < items.length; i += 1) {
+          if (!this._tiles[tileKey]) return;
           const [d, k, px, py, r] = items[i];
           this.drawItem(ctx, d, k, px - origin.x, py - origin.y, r, glyphs);
           if ((i & 255) === 0 && performance.now() - slice > BUDGET_MS) {
@@ -189,7 +179,7 @@ export function makeProjectTileLayer(L) {
             slice = performance.now();
           }
         }
-        this.drawn.set(this._tileCoordsToKey(coords), items);
+        this.drawn.set(tileKey, items);
         done(null, canvas);
       }).catch((err) => done(err, canvas));
       return canvas;
@@ -212,7 +202,7 @@ export function makeProjectTileLayer(L) {
         ctx.fillText(n >= 10000 ? `${Math.round(n / 1000)}k` : String(n), x, y);
         return;
       }
-      const term = this.options.sectors.get(d.sector[k]) || {};
+      const term = this.options.sectors.get(d.sectors[d.sector[k]]) || {};
       ctx.beginPath();
       ctx.arc(x, y, r, 0, 2 * Math.PI);
       ctx.fillStyle = term.color || '#777';
@@ -262,7 +252,7 @@ export function makeProjectTileLayer(L) {
       const [d, k] = best;
       const at = L.latLng(d.lat[k], d.lng[k]);
       if (d.cnt[k]) this.options.onZoomToCluster(at);
-      else if (d.code[k]) this.options.onProjectClick(d.code[k], at);
+      else if (codeAt(d, k)) this.options.onProjectClick(codeAt(d, k), at);
       return true;
     },
 
