@@ -1,6 +1,7 @@
-// Vector tiles fetched and decoded off the main thread (a module worker), so pan and zoom frames never wait for a
-// 10,000-point tile to be received and parsed. The page asks {id, url, z, x, y}; the answer is the tile's points in
-// transferable typed arrays (see vtlayer.js), or {id, error}.
+// Vector tiles fetched, decoded and drawn off the main thread (a module worker), so pan and zoom frames never wait
+// for a 10,000-point tile to be received, parsed or rasterised. The page sends {style} once, then asks
+// {id, url, z, x, y, draw}; the answer is the tile's points in transferable typed arrays (see vtlayer.js) plus, with
+// ``draw``, the canvas tile as an ImageBitmap (256 × 256 CSS px, Web Mercator), or {id, error}.
 //
 // The tile is read with pbf's PbfReader following the Mapbox Vector Tile 2.1 spec: only point features, only their
 // first point and only the properties the map draws. (@mapbox/vector-tile cannot be loaded here: it imports a bare
@@ -100,14 +101,105 @@ function decode(buf, z, tx, ty) {
   return out;
 }
 
+// ---- drawing (the page's canvas tile as an ImageBitmap; same look as ProjectTileLayer.drawItem) ----------------
+
+let style = null; // {sectors: {code: {color, icon}}, glyphs: {icon: svg path}, mins: [class minimum], ratio, glyphLimit}
+const glyphCache = new Map();
+
+function glyph(icon) {
+  let p = glyphCache.get(icon);
+  if (!p) {
+    p = new Path2D(style.glyphs[icon] || style.glyphs[''] || '');
+    glyphCache.set(icon, p);
+  }
+  return p;
+}
+
+function radii(d) {
+  const r = new Float32Array(d.n);
+  for (let i = 0; i < d.n; i += 1) {
+    if (d.cnt[i]) r[i] = Math.min(28, 7 + 5 * Math.log10(d.cnt[i] + 1));
+    else if (Number.isNaN(d.inv[i])) r[i] = 8;
+    else {
+      let reached = 0;
+      for (const m of style.mins) if (d.inv[i] >= m) reached += 1;
+      r[i] = (14 + 5 * reached) / 2;
+    }
+  }
+  return r;
+}
+
+function render(d, tx, ty) {
+  const size = 256 * style.ratio;
+  const canvas = new OffscreenCanvas(size, size);
+  const ctx = canvas.getContext('2d');
+  ctx.scale(style.ratio, style.ratio);
+  const order = Array.from({ length: d.n }, (_, i) => i).sort((a, b) => d.r[a] - d.r[b]);
+  const glyphs = d.n <= style.glyphLimit;
+  for (const k of order) {
+    const x = d.wx[k] - tx * 256;
+    const y = d.wy[k] - ty * 256;
+    const r = d.r[k];
+    if (x < -r || y < -r || x > 256 + r || y > 256 + r) continue;
+    ctx.beginPath();
+    ctx.arc(x, y, r, 0, 2 * Math.PI);
+    if (d.cnt[k]) {
+      ctx.fillStyle = 'rgba(179, 38, 30, .82)';
+      ctx.fill();
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = 'rgba(179, 38, 30, .25)';
+      ctx.stroke();
+      ctx.fillStyle = '#fff';
+      ctx.font = '600 11px sans-serif';
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'middle';
+      const n = d.cnt[k];
+      ctx.fillText(n >= 10000 ? `${Math.round(n / 1000)}k` : String(n), x, y);
+      continue;
+    }
+    const term = style.sectors[d.sectors[d.sector[k]]] || {};
+    ctx.fillStyle = term.color || '#777';
+    ctx.fill();
+    ctx.lineWidth = 1.5;
+    ctx.strokeStyle = '#fff';
+    if (Number.isNaN(d.inv[k])) {
+      ctx.setLineDash([2, 2]);
+      ctx.strokeStyle = '#333';
+    }
+    ctx.stroke();
+    ctx.setLineDash([]);
+    if (glyphs && r >= 8) {
+      const s = (r * 1.4) / 24;
+      ctx.save();
+      ctx.translate(x - 12 * s, y - 12 * s);
+      ctx.scale(s, s);
+      ctx.fillStyle = '#fff';
+      ctx.fill(glyph(term.icon), 'evenodd');
+      ctx.restore();
+    }
+  }
+  return canvas.transferToImageBitmap();
+}
+
 self.onmessage = async (e) => {
-  const { id, url, z, x, y } = e.data;
+  if (e.data.style) {
+    style = e.data.style;
+    glyphCache.clear();
+    return;
+  }
+  const { id, url, z, x, y, draw } = e.data;
   try {
     const r = await fetch(url);
     if (!r.ok) throw new Error(`${r.status} ${url}`);
     const d = decode(await r.arrayBuffer(), z, x, y);
-    self.postMessage({ id, d }, [d.wx.buffer, d.wy.buffer, d.lat.buffer, d.lng.buffer, d.inv.buffer, d.cnt.buffer,
-      d.sector.buffer]);
+    d.r = radii(d);
+    const transfer = [d.wx.buffer, d.wy.buffer, d.lat.buffer, d.lng.buffer, d.inv.buffer, d.cnt.buffer,
+      d.sector.buffer, d.r.buffer];
+    if (draw && style && typeof OffscreenCanvas !== 'undefined') {
+      d.bitmap = render(d, x, y);
+      transfer.push(d.bitmap);
+    }
+    self.postMessage({ id, d }, transfer);
   } catch (err) {
     self.postMessage({ id, error: String(err.message || err) });
   }

@@ -49,13 +49,27 @@ function tileWorker() {
 /** The points of one MVT tile, decoded by the worker: {n, wx, wy (world pixels at the tile's zoom, 256-px tiles),
  * lat, lng (WGS84), inv (investment, NaN = unknown), cnt (cluster size, 0 = one project), sector (index into
  * sectors), codes (joined by newlines; see codeAt)}. */
-function loadTile(url, z, x, y) {
+function loadTile(url, z, x, y, draw) {
   return new Promise((resolve, reject) => {
     const id = nextId;
     nextId += 1;
     pending.set(id, { resolve, reject });
-    tileWorker().postMessage({ id, url: new URL(url, window.location.href).href, z, x, y });
+    tileWorker().postMessage({ id, url: new URL(url, window.location.href).href, z, x, y, draw });
   });
+}
+
+/** How the worker draws (the sector colours and glyphs, class thresholds): sent once per layer. */
+function sendStyle(sectors, classes) {
+  const glyphs = { '': glyphPath('') };
+  const bySector = {};
+  for (const [code, term] of sectors) {
+    bySector[code] = { color: term.color, icon: term.icon };
+    glyphs[term.icon] = glyphPath(term.icon);
+  }
+  tileWorker().postMessage({ style: {
+    sectors: bySector, glyphs, mins: classes.map((c) => Number(c.min)), ratio: window.devicePixelRatio || 1,
+    glyphLimit: GLYPH_LIMIT,
+  } });
 }
 
 function codeAt(d, k) {
@@ -87,8 +101,11 @@ export function makeProjectTileLayer(L) {
 
     initialize(options) {
       L.GridLayer.prototype.initialize.call(this, options);
+      sendStyle(options.sectors, options.classes);
       this.cache = new Map(); // "z/x/y" → Promise of the decoded points (see decodePoints)
-      this.drawn = new Map(); // canvas tile key → [[tile data, index, world x, world y, radius]] drawn there
+      // canvas tile key → [[tile data, index, world x, world y, radius]] drawn there, or the tile data itself when
+      // the worker drew it (world pixels of the plain CRS, radii in d.r)
+      this.drawn = new Map();
     },
 
     onAdd(map) {
@@ -106,11 +123,11 @@ export function makeProjectTileLayer(L) {
       L.GridLayer.prototype.onRemove.call(this, map);
     },
 
-    fetchTile(z, x, y) {
+    fetchTile(z, x, y, draw = false) {
       const key = `${z}/${x}/${y}`;
       if (!this.cache.has(key)) {
         const url = L.Util.template(this.options.url, { z, x, y });
-        this.cache.set(key, loadTile(url, z, x, y));
+        this.cache.set(key, loadTile(url, z, x, y, draw));
         while (this.cache.size > CACHE_TILES) this.cache.delete(this.cache.keys().next().value);
       }
       return this.cache.get(key);
@@ -138,11 +155,17 @@ export function makeProjectTileLayer(L) {
           for (let y = Math.max(0, y0); y <= Math.min(max, y1); y += 1) wanted.push(this.fetchTile(z, x, y));
         }
       } else {
-        wanted.push(this.fetchTile(z, coords.x, coords.y));
+        wanted.push(this.fetchTile(z, coords.x, coords.y, true));
       }
       const tileKey = this._tileCoordsToKey(coords);
       Promise.all(wanted).then(async (tiles) => {
         if (!this._tiles[tileKey]) return; // scrolled or zoomed away while loading: nothing to draw
+        if (!shifted && tiles[0].bitmap) { // drawn by the worker: the main thread only copies the bitmap
+          canvas.getContext('2d').drawImage(tiles[0].bitmap, 0, 0);
+          this.drawn.set(tileKey, tiles[0]);
+          done(null, canvas);
+          return;
+        }
         const ctx = canvas.getContext('2d');
         ctx.scale(ratio, ratio);
         const mins = this.options.classes.map((c) => Number(c.min));
@@ -240,6 +263,17 @@ export function makeProjectTileLayer(L) {
       let bestD = Infinity;
       for (const [key, items] of this.drawn) {
         if (!key.endsWith(`:${z}`)) continue;
+        if (!Array.isArray(items)) { // a worker-drawn tile: its points in world pixels with their radii
+          const d = items;
+          for (let i = 0; i < d.n; i += 1) {
+            const dist = Math.hypot(d.wx[i] - p.x, d.wy[i] - p.y);
+            if (dist <= d.r[i] + 3 && dist < bestD) {
+              best = [d, i];
+              bestD = dist;
+            }
+          }
+          continue;
+        }
         for (const it of items) {
           const dist = Math.hypot(it[2] - p.x, it[3] - p.y);
           if (dist <= it[4] + 3 && dist < bestD) {
