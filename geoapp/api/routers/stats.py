@@ -38,7 +38,7 @@ from geoapp.api.routers.ogc_common import (
     layers_dir_of,
     ogc_errors,
     params_of,
-    read_engine_of,
+    read,
 )
 from geoapp.layers import sql
 from geoapp.layers.filters import FilterError, layer_filter
@@ -119,8 +119,8 @@ def _stats(request: Request, layer: Layer) -> Response:
     f = params.pop("f", ["json"])[0]
     if f != "json":
         raise FilterError("f", f"不支持的格式 '{f}'", f"unsupported format '{f}'", ["json"])
-    with read_engine_of(request).connect() as conn:
-        return json_response(compute_stats(conn, layer, params, layers_dir_of(request)))
+    layers_dir = layers_dir_of(request)
+    return json_response(read(request, lambda conn: compute_stats(conn, layer, params, layers_dir)))
 
 
 @router.get("/stats")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import morecantile
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy import Connection
 
 from geoapp.api.routers.features import _extent
 from geoapp.api.routers.ogc_common import (
@@ -25,6 +26,7 @@ from geoapp.api.routers.ogc_common import (
     layers_dir_of,
     ogc_errors,
     params_of,
+    read,
     read_engine_of,
 )
 from geoapp.errors import GeoappError
@@ -159,15 +161,18 @@ def tile(request: Request, collection_id: str, tms_id: str, z: str, x: str, y: s
     if cluster_max is not None and zi <= int(cluster_max) and layer.geometry_type == "Point":
         cluster_cell = (bounds[2] - bounds[0]) * int(conf.get("cluster_cell_px", 256)) / sql.MVT_EXTENT
         cluster_props = cluster_properties(layer)
-    with read_engine_of(request).connect() as conn:
+
+    def tile(conn: Connection) -> bytes:
         q = parse_query(conn, layer, params, layers_dir_of(request), formats=("mvt", "pbf"), default_format="mvt")
+        tile_names, tile_cluster_props = names, cluster_props
         if "properties" in params:  # a lighter tile: only the properties asked for (of the tile's own list)
-            names = [n for n in names if n in q.names]
-            cluster_props = {n: how for n, how in cluster_props.items() if n in q.names}
-        stmt = sql.tile_statement(layer, q.src, names, types, bounds, int(conf.get("max_features", 10000)),
-                                  cluster_cell, cluster_props)
-        data = sql.scalar_with_custom_plan(conn, stmt) or b""
-    return Response(bytes(data), media_type=MVT)
+            tile_names = [n for n in names if n in q.names]
+            tile_cluster_props = {n: how for n, how in cluster_props.items() if n in q.names}
+        stmt = sql.tile_statement(layer, q.src, tile_names, types, bounds, int(conf.get("max_features", 10000)),
+                                  cluster_cell, tile_cluster_props)
+        return bytes(sql.scalar_with_custom_plan(conn, stmt) or b"")
+
+    return Response(read(request, tile), media_type=MVT)
 
 
 def cluster_properties(layer: Layer) -> dict[str, str]:
