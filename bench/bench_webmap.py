@@ -16,6 +16,7 @@ Starts its own embedded PostgreSQL (or uses GEOAPP_BENCH_DATABASE_URL) and its o
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import socket
@@ -130,6 +131,21 @@ def pan_zoom_frames(browser, base: str, query: str = "") -> dict:
             "max": frames[-1], "over_100ms": sum(1 for f in frames if f > 100)}
 
 
+def tile_sizes(base: str, z: int = 9, lon: float = 122.24, lat: float = 43.65) -> str:
+    """Bytes and time of the z9 tile over the city seat: every tile property vs the ones the map asks for."""
+    n = 2 ** z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    url = f"{base}/collections/projects/tiles/WebMercatorQuad/{z}/{x}/{y}"
+    out = []
+    for label, params in (("all properties", {}), ("properties=code,sector,total_investment",
+                                                  {"properties": "code,sector,total_investment"})):
+        t0 = time.perf_counter()
+        size = len(httpx.get(url, params=params, timeout=60).content)
+        out.append(f"{label}: {size / 1e6:.2f} MB in {1000 * (time.perf_counter() - t0):.0f} ms")
+    return f"tile {z}/{x}/{y}: " + "; ".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -162,6 +178,7 @@ def main() -> None:
         proc, base = serve(url)
         try:
             with sync_playwright() as p:
+                print(tile_sizes(base))
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
                 for label, query in ((f"{n} projects", ""), ("projects hidden (baseline)", "?projects=0")):
                     f = pan_zoom_frames(browser, base, query)
