@@ -379,3 +379,22 @@ def test_the_cli_exits_non_zero_and_lists_problems_in_chinese_or_english(
     with demo_db.connect() as conn:
         assert conn.execute(text(
             "SELECT actor, action FROM project_history WHERE project_code = 'IMP-001'")).one() == ("测试员", "create")
+
+
+def test_a_bulk_import_rebuilds_every_index_and_a_failed_one_keeps_them(empty_db, inner_points, tmp_path):
+    def indexes():
+        with empty_db.connect() as conn:
+            return conn.execute(text(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'projects' ORDER BY 1")).all()
+
+    before = indexes()
+    assert len(before) >= 10
+    good = write_xlsx(tmp_path / "bulk.xlsx", [row(i, "科区", inner_points[HORQIN]) for i in range(1, 4)])
+    report = run_import(empty_db, good, bulk=True)
+    assert report.ok and report.added == 3
+    assert indexes() == before
+    bad = write_xlsx(tmp_path / "bulk-bad.xlsx", [row(9, "科区", inner_points[HORQIN], 产业类别="钢铁")])
+    assert not run_import(empty_db, bad, bulk=True).ok
+    assert indexes() == before
+    with empty_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM projects")).scalar() == 3

@@ -6,10 +6,11 @@ updates instead of duplicating.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 # Every writable column, in COPY order; ``lon``/``lat`` become the point.
 COLUMNS = (
@@ -18,6 +19,19 @@ COLUMNS = (
     "lon", "lat", "coord_source", "location_precision", "source",
 )
 DATA_COLUMNS = [c for c in COLUMNS if c not in ("code", "lon", "lat")]
+_COPY_ORDER = (*COLUMNS, "row_no")
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: object) -> str:
+    """One value in COPY's text format (what psycopg's write_row does, at a fraction of the cost per row)."""
+    if value is None:
+        return "\\N"
+    if value.__class__ is str:
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.translate(_ESCAPES)
+        return value
+    return str(value)
 
 
 @dataclass
@@ -45,8 +59,14 @@ def stage_projects(conn: Connection, rows: Iterable[Mapping], fresh: bool = True
         if fresh:
             cur.execute("TRUNCATE _project_load")
         with cur.copy(f"COPY _project_load ({', '.join(COLUMNS)}, row_no) FROM STDIN") as copy:
+            lines: list[str] = []
             for row in rows:
-                copy.write_row([*(row.get(c) for c in COLUMNS), row.get("row_no")])
+                lines.append("\t".join([_copy_text(row.get(c)) for c in _COPY_ORDER]))
+                if len(lines) >= 1000:
+                    copy.write("\n".join(lines) + "\n")
+                    lines.clear()
+            if lines:
+                copy.write("\n".join(lines) + "\n")
 
 
 def merge_staged(conn: Connection, update: bool = True) -> UpsertCounts:
@@ -59,8 +79,9 @@ def merge_staged(conn: Connection, update: bool = True) -> UpsertCounts:
                    count(*) FILTER (WHERE p.id IS NOT NULL AND ({distinct}
                                     OR NOT ST_Equals(p.geom, ST_SetSRID(ST_MakePoint(l.lon, l.lat), 4326)))),
                    count(*)
-            FROM _project_load l LEFT JOIN projects p USING (code)
-        """)
+            FROM _project_load l
+            LEFT JOIN LATERAL (SELECT * FROM projects p WHERE p.code = l.code LIMIT 1) p ON TRUE
+        """)  # LATERAL: one index probe per staged row; a plain join may hash the whole (growing) table per call
         added, changed, total = cur.fetchone()
         assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in DATA_COLUMNS)
         conflict = (
@@ -85,3 +106,33 @@ def upsert_projects(conn: Connection, rows: Iterable[Mapping], update: bool = Tr
     """Insert new codes and (when ``update``) rewrite changed ones; returns added/updated/unchanged."""
     stage_projects(conn, rows)
     return merge_staged(conn, update)
+
+
+@dataclass
+class DeferredIndexes:
+    count: int
+    rebuild: bool = True   # set False when the transaction will be rolled back anyway
+
+
+@contextmanager
+def secondary_indexes_deferred(conn: Connection) -> Iterator[DeferredIndexes]:
+    """For a bulk load: drop the non-unique indexes of ``projects`` and build them again at the end.
+
+    PostgreSQL's own advice for populating a table ("remove indexes"): one sorted build per index is several
+    times faster than a million incremental inserts. Everything happens in the caller's transaction, so a failed
+    load rolls the drop back too; meanwhile the table is locked (ACCESS EXCLUSIVE) against readers and writers.
+    The unique code index stays, the upsert needs it.
+    """
+    indexes = conn.execute(text(
+        "SELECT c.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
+        "WHERE x.indrelid = 'projects'::regclass AND NOT x.indisunique AND NOT x.indisprimary ORDER BY c.relname"
+    )).all()
+    for name, _ in indexes:
+        conn.execute(text(f'DROP INDEX "{name}"'))
+    deferred = DeferredIndexes(len(indexes))
+    yield deferred
+    if not deferred.rebuild:
+        return
+    conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+    for _, ddl in indexes:
+        conn.execute(text(ddl))

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Connection, text
 
 from geoapp.auth.accounts import Account
-from geoapp.ingest.checks import Divisions
+from geoapp.divisions import resolve_division
 from geoapp.ingest.importer import ImportOptions, import_table, set_actor
 from geoapp.ingest.readers import Table
 from geoapp.ingest.report import ImportReport, Problem
@@ -98,7 +98,7 @@ def _write(conn: Connection, values: dict, crs: str, account: Account, layers_di
 
 
 def _division_of(conn: Connection, value) -> str | None:
-    return Divisions.load(conn).resolve(str(value)) if value not in (None, "") else None
+    return resolve_division(conn, str(value)) if value not in (None, "") else None
 
 
 def _may_edit(conn: Connection, account: Account, division_value) -> None:
@@ -167,8 +167,17 @@ def restore_project(conn: Connection, code: str, account: Account) -> dict:
 
 
 def history(conn: Connection, code: str) -> list[dict]:
-    rows = conn.execute(text(
+    """Every change, oldest first; a creation lists the values it created (rolled back from the current row)."""
+    rows = [dict(r) for r in conn.execute(text(
         "SELECT h.action, h.actor, h.at, h.changes FROM project_history h JOIN projects p ON p.id = h.project_id "
         "WHERE p.code = :c ORDER BY h.at, h.id"
-    ), {"c": code}).mappings()
-    return [dict(r) for r in rows]
+    ), {"c": code}).mappings()]
+    doc = conn.execute(text("SELECT geoapp_project_doc(p) FROM projects p WHERE code = :c"), {"c": code}).scalar()
+    state = dict(doc or {})
+    for entry in reversed(rows):
+        if entry["action"] == "create":
+            entry["changes"] = {k: [None, v] for k, v in state.items() if v is not None}
+        elif entry["action"] != "progress":
+            for key, (old, _new) in entry["changes"].items():
+                state[key] = old
+    return rows

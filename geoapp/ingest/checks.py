@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import shapely
@@ -23,7 +24,7 @@ from geoapp.ingest.coords import parse_degrees, parse_pair, to_wgs84
 from geoapp.ingest.headers import FIELD_TITLES, REQUIRED, Column
 from geoapp.ingest.report import Problem
 from geoapp.ingest.values import CellError
-from geoapp.vocab import Vocabulary
+from geoapp.vocab import Vocabulary, division_config
 
 # Distances to a division's boundary are measured in UTM zone 51N (Tongliao lies at 119–124°E; at 0.1 km
 # rounding the zone's scale error does not show).
@@ -60,7 +61,7 @@ class Divisions:
     _resolved: dict[str, str | None] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, conn: Connection) -> Divisions:
+    def load(cls, conn: Connection, layers_dir: Path | None = None) -> Divisions:
         rows = conn.execute(text(
             "SELECT code, name, name_en, ST_AsBinary(boundary), parent_code FROM divisions ORDER BY code"
         )).all()
@@ -71,7 +72,8 @@ class Divisions:
                 shapely.prepare(boundary)
             by_code[code] = DivisionInfo(code, name, name_en, boundary)
         parents = sorted({r[4] for r in rows if r[4]})
-        city_name = "、".join(_city_name(p) for p in parents) or "本市"
+        cities = (division_config(layers_dir).get("cities") or {}) if layers_dir is not None else {}
+        city_name = "、".join((cities.get(p) or {}).get("name") or _city_name(p) for p in parents) or "本市"
         return cls(by_code, city_name, conn)
 
     def resolve(self, value: str) -> str | None:
@@ -147,9 +149,12 @@ class RowContext:
 class CheckedRow:
     row_no: int
     values: dict
-    cells: dict[str, tuple[str, object]]  # field → (header, raw value), for spatial messages
+    raw: dict[str, object]   # field → the cell as read (blank strings as None), for spatial messages
     raw_lon: float
     raw_lat: float
+
+
+_MISSING = object()
 
 
 def _problem(row: int, column: Column | None, field_name: str, value: object, zh: str, en: str) -> Problem:
@@ -157,140 +162,194 @@ def _problem(row: int, column: Column | None, field_name: str, value: object, zh
     return Problem(row, header, values.show(value), zh, en, field_name)
 
 
-def check_cells(row_no: int, cells: list, columns: list[Column], ctx: RowContext,
-                report: Callable[[Problem], None]) -> CheckedRow | None:
-    """One row's cells → values to store (WGS84 conversion comes later, per chunk), or None with problems reported."""
-    by_field = {c.field: c for c in columns}
-    raw = {c.field: (cells[c.index] if c.index < len(cells) else None) for c in columns}
-    ok = True
+class RowChecker:
+    """Checks rows of one header layout; what repeats (vocabulary terms, banners, years) is resolved once."""
 
-    def bad(field_name: str, zh: str, en: str) -> None:
-        nonlocal ok
-        ok = False
-        report(_problem(row_no, by_field.get(field_name), field_name, raw.get(field_name), zh, en))
+    def __init__(self, columns: list[Column], ctx: RowContext):
+        self.ctx = ctx
+        self.columns = {c.field: c for c in columns}
+        self.headers = {c.field: c.header for c in columns}
+        self.fields = [(c.field, c.index) for c in columns]
+        self.width = max((c.index for c in columns), default=-1) + 1
+        self._cache: dict[tuple[str, object], object] = {}
+        planned = self.columns.get("planned_investment")
+        self.header_plan_year = planned.plan_year if planned is not None else None
+        self.factors = {name: self.columns[name].factor for name in ("total_investment", "planned_investment")
+                        if name in self.columns}
 
-    out: dict = {"row_no": row_no} if ctx.defer_defaults else {
-        "row_no": row_no, "source": ctx.source, "location_precision": "exact", "coord_source": ctx.crs}
-    for name in REQUIRED:
-        if values.blank(raw.get(name)):
-            zh_title, en_title = FIELD_TITLES[name]
-            bad(name, f"必填项“{zh_title}”为空", f"{en_title} is required")
-    try:
-        if not values.blank(raw.get("code")):
-            out["code"] = values.code(raw["code"])
-    except CellError as exc:
-        bad("code", exc.zh, exc.en)
-    if not values.blank(raw.get("name")):
-        out["name"] = values.text(raw["name"])
-    for name in VOCAB_FIELDS:
-        value = raw.get(name)
-        if values.blank(value):
-            continue
-        vocab = ctx.vocabularies[name]
-        stored = vocab.resolve(str(value))
-        if stored is None:
-            bad(name, f"未知的{vocab.title.get('zh', name)}；可用：{vocab.allowed('zh')}",
-                f"unknown {vocab.title.get('en', name).lower()}; allowed: {vocab.allowed('en')}")
-        else:
-            out[name] = stored
-    division = raw.get("division")
-    if not values.blank(division):
-        code = ctx.divisions.resolve(values.text(division))
-        if code is None:
-            bad("division", f"未知的旗县市区；可用：{ctx.divisions.allowed()}（也可用简称，如 科左中旗、扎旗、开发区）",
-                f"unknown division; allowed: {ctx.divisions.allowed()} (short forms such as 扎旗 work too)")
-        elif ctx.allowed_divisions is not None and code not in ctx.allowed_divisions:
-            bad("division", f"您无权编辑{ctx.divisions.name(code)}的项目",
-                f"you may not edit projects of {ctx.divisions.name(code, 'en')}")
-        else:
-            out["division_code"] = code
-    for name in ("total_investment", "planned_investment"):
-        value = raw.get(name)
-        if values.blank(value):
-            continue
-        try:
-            out[name] = values.money(value, by_field[name].factor)
-        except CellError as exc:
-            bad(name, exc.zh, exc.en)
-    planned = by_field.get("planned_investment")
-    if planned is not None and planned.plan_year is not None and not values.blank(raw.get("planned_investment")):
-        out["plan_year"] = planned.plan_year
-    for name in ("plan_year", "start_year", "end_year"):
-        value = raw.get(name)
-        if values.blank(value):
-            continue
-        try:
-            out[name] = values.year(value)
-        except CellError as exc:
-            bad(name, exc.zh, exc.en)
-    if out.get("start_year") and out.get("end_year") and out["end_year"] < out["start_year"]:
-        bad("end_year", f"竣工年份早于开工年份 {out['start_year']}", f"the end year precedes the start year "
-            f"{out['start_year']}")
-    for name in ("company", "responsible_unit", "leader", "scope"):
-        out[name] = values.text(raw.get(name))
-    if not values.blank(raw.get("source")):
-        out["source"] = values.text(raw["source"])
-    if not values.blank(raw.get("location_precision")):
-        try:
-            out["location_precision"] = values.choice(raw["location_precision"], values.PRECISIONS, "位置精度",
-                                                      "location precision")
-        except CellError as exc:
-            bad("location_precision", exc.zh, exc.en)
-    if not values.blank(raw.get("coord_source")):
-        # Only a WGS84 file keeps its recorded provenance (an export says e.g. 'seat' or 'gcj02' for points
-        # already converted); a file being converted records the system it is converted from.
-        try:
-            recorded = values.choice(raw["coord_source"], values.COORD_SOURCES, "坐标来源", "coordinate source")
-            if ctx.crs == "wgs84":
-                out["coord_source"] = recorded
-        except CellError as exc:
-            bad("coord_source", exc.zh, exc.en)
+    def _raw(self, cells: list) -> dict[str, object]:
+        raw: dict[str, object] = {}
+        short = len(cells) < self.width
+        for name, index in self.fields:
+            value = None if short and index >= len(cells) else cells[index]
+            if value.__class__ is str:
+                value = value.strip() or None
+            elif value is not None and value.__class__ is float and value != value:  # NaN from GIS files
+                value = None
+            raw[name] = value
+        return raw
 
-    lon = lat = None
-    if "lon" in by_field or "lat" in by_field:
-        for name in ("lon", "lat"):
-            value = raw.get(name)
-            if values.blank(value):
+    def _vocab(self, name: str, value: object) -> str | None:
+        key = (name, value)
+        code = self._cache.get(key, _MISSING)
+        if code is _MISSING:
+            code = self._cache[key] = self.ctx.vocabularies[name].resolve(str(value))
+        return code
+
+    def _year(self, value: object) -> int:
+        key = ("year", value)
+        year = self._cache.get(key, _MISSING)
+        if year is _MISSING:
+            try:
+                year = values.year(value)
+            except CellError as exc:
+                year = exc
+            self._cache[key] = year
+        if isinstance(year, CellError):
+            raise year
+        return year
+
+    def check(self, row_no: int, cells: list, report: Callable[[Problem], None]) -> CheckedRow | None:
+        """One row → values to store (WGS84 conversion comes later, per chunk), or None with problems reported."""
+        ctx = self.ctx
+        raw = self._raw(cells)
+        get = raw.get
+        ok = True
+
+        def bad(field_name: str, zh: str, en: str) -> None:
+            nonlocal ok
+            ok = False
+            column = self.columns.get(field_name)
+            report(_problem(row_no, column, field_name, raw.get(field_name), zh, en))
+
+        out: dict = {"row_no": row_no} if ctx.defer_defaults else {
+            "row_no": row_no, "source": ctx.source, "location_precision": "exact", "coord_source": ctx.crs}
+        for name in REQUIRED:
+            if get(name) is None:
                 zh_title, en_title = FIELD_TITLES[name]
-                bad(name, f"缺少{zh_title}", f"the {en_title} is missing")
+                bad(name, f"必填项“{zh_title}”为空", f"{en_title} is required")
+        if get("code") is not None:
+            try:
+                out["code"] = values.code(raw["code"])
+            except CellError as exc:
+                bad("code", exc.zh, exc.en)
+        if get("name") is not None:
+            out["name"] = values.text(raw["name"])
+        for name in VOCAB_FIELDS:
+            value = get(name)
+            if value is None:
                 continue
-            parsed = parse_degrees(value)
-            if parsed is None:
-                bad(name, "不是经纬度数值（可写小数度或度分秒，如 122.24 或 122°14′24″）",
-                    "not a coordinate (decimal degrees or degrees-minutes-seconds, e.g. 122.24 or 122°14′24″)")
-            elif name == "lon":
-                lon = parsed
+            stored = self._vocab(name, value)
+            if stored is None:
+                vocab = ctx.vocabularies[name]
+                bad(name, f"未知的{vocab.title.get('zh', name)}；可用：{vocab.allowed('zh')}",
+                    f"unknown {vocab.title.get('en', name).lower()}; allowed: {vocab.allowed('en')}")
             else:
-                lat = parsed
-    elif "coords" in by_field:
-        value = raw.get("coords")
-        pair = parse_pair(value) if not values.blank(value) else None
-        if values.blank(value):
-            bad("coords", "缺少坐标", "the coordinates are missing")
-        elif pair is None:
-            bad("coords", "坐标应写作“经度,纬度”，如 122.24,43.65", "write coordinates as 'lon,lat', e.g. 122.24,43.65")
-        else:
-            lon, lat = pair
-    if not ok or lon is None or lat is None:
-        return None
-    return CheckedRow(row_no, out, {f: (by_field[f].header, raw[f]) for f in by_field}, lon, lat)
+                out[name] = stored
+        division = get("division")
+        if division is not None:
+            code = ctx.divisions.resolve(values.text(division))
+            if code is None:
+                bad("division",
+                    f"未知的旗县市区；可用：{ctx.divisions.allowed()}（也可用简称，如 科左中旗、扎旗、开发区）",
+                    f"unknown division; allowed: {ctx.divisions.allowed()} (short forms such as 扎旗 work too)")
+            elif ctx.allowed_divisions is not None and code not in ctx.allowed_divisions:
+                bad("division", f"您无权编辑{ctx.divisions.name(code)}的项目",
+                    f"you may not edit projects of {ctx.divisions.name(code, 'en')}")
+            else:
+                out["division_code"] = code
+        for name, factor in self.factors.items():
+            value = get(name)
+            if value is None:
+                continue
+            try:
+                out[name] = values.money(value, factor)
+            except CellError as exc:
+                bad(name, exc.zh, exc.en)
+        if self.header_plan_year is not None and get("planned_investment") is not None:
+            out["plan_year"] = self.header_plan_year
+        for name in ("plan_year", "start_year", "end_year"):
+            value = get(name)
+            if value is None:
+                continue
+            try:
+                out[name] = self._year(value)
+            except CellError as exc:
+                bad(name, exc.zh, exc.en)
+        start, end = out.get("start_year"), out.get("end_year")
+        if start and end and end < start:
+            bad("end_year", f"竣工年份早于开工年份 {start}", f"the end year precedes the start year {start}")
+        for name in ("company", "responsible_unit", "leader", "scope"):
+            value = get(name)
+            out[name] = value if value is None or value.__class__ is str else values.text(value)
+        if get("source") is not None:
+            out["source"] = values.text(raw["source"])
+        if get("location_precision") is not None:
+            try:
+                out["location_precision"] = values.choice(raw["location_precision"], values.PRECISIONS, "位置精度",
+                                                          "location precision")
+            except CellError as exc:
+                bad("location_precision", exc.zh, exc.en)
+        if get("coord_source") is not None:
+            # Only a WGS84 file keeps its recorded provenance (an export says e.g. 'seat' or 'gcj02' for points
+            # already converted); a file being converted records the system it is converted from.
+            try:
+                recorded = values.choice(raw["coord_source"], values.COORD_SOURCES, "坐标来源", "coordinate source")
+                if ctx.crs == "wgs84":
+                    out["coord_source"] = recorded
+            except CellError as exc:
+                bad("coord_source", exc.zh, exc.en)
+
+        lon = lat = None
+        if "lon" in raw or "lat" in raw:
+            for name in ("lon", "lat"):
+                value = get(name)
+                if value is None:
+                    zh_title, en_title = FIELD_TITLES[name]
+                    bad(name, f"缺少{zh_title}", f"the {en_title} is missing")
+                    continue
+                parsed = parse_degrees(value)
+                if parsed is None:
+                    if isinstance(value, str) and value.startswith("<"):
+                        bad(name, f"要素的几何不是点（{value[1:-1]}）", f"the feature's geometry is not a point "
+                            f"({value[1:-1]})")
+                    else:
+                        bad(name, "不是经纬度数值（可写小数度或度分秒，如 122.24 或 122°14′24″）",
+                            "not a coordinate (decimal degrees or degrees-minutes-seconds, e.g. 122.24 or 122°14′24″)")
+                elif name == "lon":
+                    lon = parsed
+                else:
+                    lat = parsed
+        elif "coords" in raw:
+            value = get("coords")
+            pair = parse_pair(value) if value is not None else None
+            if value is None:
+                bad("coords", "缺少坐标", "the coordinates are missing")
+            elif pair is None:
+                bad("coords", "坐标应写作“经度,纬度”，如 122.24,43.65",
+                    "write coordinates as 'lon,lat', e.g. 122.24,43.65")
+            else:
+                lon, lat = pair
+        if not ok or lon is None or lat is None:
+            return None
+        return CheckedRow(row_no, out, raw, lon, lat)
 
 
-def _coord_header(row: CheckedRow) -> tuple[str, str]:
-    for name in ("coords", "lon", "lat"):
-        if name in row.cells:
-            header = row.cells[name][0]
-            if name == "coords":
-                return header, values.show(row.cells[name][1])
-            lat_header = row.cells.get("lat", ("", ""))[0]
-            return f"{header}/{lat_header}", f"{row.raw_lon}, {row.raw_lat}"
+def _coord_header(row: CheckedRow, headers: dict[str, str]) -> tuple[str, str]:
+    if "coords" in headers:
+        return headers["coords"], values.show(row.raw.get("coords"))
+    if "lon" in headers:
+        lat_header = headers.get("lat", "")
+        return (headers["lon"] if lat_header == headers["lon"] else f"{headers['lon']}/{lat_header}",
+                f"{row.raw_lon}, {row.raw_lat}")
     return "坐标", f"{row.raw_lon}, {row.raw_lat}"
 
 
-def check_points(chunk: list[CheckedRow], ctx: RowContext, report: Callable[[Problem], None]) -> list[dict]:
+def check_points(chunk: list[CheckedRow], checker: RowChecker, report: Callable[[Problem], None]) -> list[dict]:
     """Convert a chunk's points to WGS84 and keep the rows whose point lies in the city and its named division."""
     if not chunk:
         return []
+    ctx = checker.ctx
     raw_lon = np.array([r.raw_lon for r in chunk])
     raw_lat = np.array([r.raw_lat for r in chunk])
     valid = (np.abs(raw_lat) <= 90) & (np.abs(raw_lon) <= 180)
@@ -317,13 +376,14 @@ def check_points(chunk: list[CheckedRow], ctx: RowContext, report: Callable[[Pro
         row["lon"], row["lat"] = float(lon[i]), float(lat[i])
         out.append(row)
     for i in np.flatnonzero(~good):
-        _explain(chunk[i], float(raw_lon[i]), float(raw_lat[i]), ctx, bool(in_city[i]), report)
+        _explain(chunk[i], float(raw_lon[i]), float(raw_lat[i]), checker, bool(in_city[i]), report)
     return out
 
 
-def _explain(row: CheckedRow, raw_lon: float, raw_lat: float, ctx: RowContext, in_city: bool,
+def _explain(row: CheckedRow, raw_lon: float, raw_lat: float, checker: RowChecker, in_city: bool,
              report: Callable[[Problem], None]) -> None:
-    header, shown = _coord_header(row)
+    ctx = checker.ctx
+    header, shown = _coord_header(row, checker.headers)
     divisions = ctx.divisions
 
     def bad(zh: str, en: str) -> None:
@@ -356,12 +416,13 @@ def _explain(row: CheckedRow, raw_lon: float, raw_lat: float, ctx: RowContext, i
     named = row.values["division_code"]
     actual = divisions.at(*point)
     km = divisions.distance_km(named, *point)
+    far_zh, far_en = (f"{km:.1f} 公里", f"{km:.1f} km") if km >= 1 else (f"{km * 1000:.0f} 米", f"{km * 1000:.0f} m")
     where_zh = f"位于{divisions.name(actual)}，" if actual else ""
     where_en = f"lies in {divisions.name(actual, 'en')}, " if actual else ""
     report(Problem(
         row.row_no, header, shown,
-        f"坐标{where_zh}不在所填的{divisions.name(named)}内（距{divisions.name(named)}边界 {km:.1f} 公里）",
-        f"the point {where_en}not in the named {divisions.name(named, 'en')} ({km:.1f} km from its boundary)",
+        f"坐标{where_zh}不在所填的{divisions.name(named)}内（距{divisions.name(named)}边界 {far_zh}）",
+        f"the point {where_en}not in the named {divisions.name(named, 'en')} ({far_en} from its boundary)",
         "coords",
     ))
 

@@ -7,16 +7,19 @@ the report lists them all. A dry run does the whole import, counts included, and
 
 from __future__ import annotations
 
+import contextlib
 import getpass
-from collections.abc import Iterable, Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
-from geoapp.db.project_store import merge_staged, stage_projects
-from geoapp.ingest.checks import CheckedRow, Divisions, RowContext, check_cells, check_points
+from geoapp.db.project_store import UpsertCounts, merge_staged, secondary_indexes_deferred, stage_projects
+from geoapp.ingest.checks import CheckedRow, Divisions, RowChecker, RowContext, check_points
 from geoapp.ingest.coords import CRS_CHOICES
 from geoapp.ingest.headers import ALIASES, FIELD_TITLES, Column, HeaderMap, find_header_row, map_headers
 from geoapp.ingest.readers import GEOMETRY_COLUMN, GEOMETRY_LAT, GEOMETRY_LON, ReadError, Table, open_table
@@ -24,7 +27,8 @@ from geoapp.ingest.report import ImportReport, Problem
 from geoapp.vocab import vocabularies
 
 HEADER_SCAN_ROWS = 30
-CHUNK = 5000
+CHUNK = 10_000
+BULK_BYTES = 32 * 1024 * 1024
 TOTAL_MARKERS = ("合计", "总计", "小计", "total")
 
 
@@ -38,6 +42,9 @@ class ImportOptions:
     actor: str | None = None          # recorded in the change history
     allowed_divisions: frozenset[str] | None = None  # an editor's divisions
     source: str | None = None         # the source recorded for rows that name none
+    # Bulk mode rebuilds the table's secondary indexes once at the end instead of row by row (the table is
+    # locked meanwhile); None: on for files of BULK_BYTES or more.
+    bulk: bool | None = None
 
 
 def set_actor(conn: Connection, actor: str) -> None:
@@ -66,7 +73,11 @@ def import_file(engine: Engine, path: Path, layers_dir: Path, options: ImportOpt
     with engine.connect() as conn:
         trans = conn.begin()
         try:
-            import_table(conn, table, layers_dir, options, report, source)
+            bulk = options.bulk if options.bulk is not None else path.stat().st_size >= BULK_BYTES
+            with secondary_indexes_deferred(conn) if bulk else contextlib.nullcontext() as deferred:
+                import_table(conn, table, layers_dir, options, report, source, engine)
+                if deferred is not None and (not report.ok or options.dry_run):
+                    deferred.rebuild = False  # rolled back below: no need to build what the rollback restores
             if report.ok and not options.dry_run:
                 trans.commit()
                 report.written = True
@@ -82,8 +93,14 @@ def import_file(engine: Engine, path: Path, layers_dir: Path, options: ImportOpt
 
 
 def import_table(conn: Connection, table: Table, layers_dir: Path, options: ImportOptions, report: ImportReport,
-                 source: str) -> None:
-    """Check and stage every row of a table inside the caller's transaction; merge only when nothing is wrong."""
+                 source: str, engine: Engine | None = None) -> None:
+    """Check and write every row of a table inside the caller's transaction, which the caller rolls back when the
+    report lists any problem.
+
+    Chunk by chunk: the rows are checked in Python, COPied into the staging table, checked against the table and
+    merged. With ``engine`` the reading and checking run in a thread of their own (with a connection of their own
+    for name look-ups), so Python's work on one chunk overlaps PostgreSQL's on the previous one.
+    """
     report.format, report.sheet = table.format, table.sheet
     set_actor(conn, options.actor or default_actor())
     header, rows = _header(table, layers_dir, report)
@@ -93,19 +110,65 @@ def import_table(conn: Connection, table: Table, layers_dir: Path, options: Impo
     if crs is None:
         return
     report.crs = crs
-    ctx = RowContext(vocabularies(Path(layers_dir)), Divisions.load(conn), source, crs, options.allowed_divisions,
-                     defer_defaults=options.update)
-    stage_projects(conn, [], fresh=True)
-    for chunk in _checked_chunks(rows, header, ctx, report):
-        stage_projects(conn, chunk, fresh=False)
+    ctx = RowContext(vocabularies(Path(layers_dir)), Divisions.load(conn, Path(layers_dir)), source, crs,
+                     options.allowed_divisions, defer_defaults=options.update)
+    late: list[Problem] = []  # found by this thread while the checking thread may still report
+    total = UpsertCounts()
+    chunks = _threaded(engine, rows, header, ctx, report) if engine is not None else _checked_chunks(
+        rows, header, ctx, report)
+    for chunk in chunks:
+        stage_projects(conn, chunk, fresh=True)
+        _check_against_table(conn, header, options, ctx, late.append)
+        if report.ok and not late:
+            if options.update:
+                _match_stored(conn, ctx)
+            counts = merge_staged(conn, update=options.update)
+            total.added += counts.added
+            total.updated += counts.updated
+            total.unchanged += counts.unchanged
+    for problem in late:
+        report.add(problem)
     if report.rows == 0 and report.ok:
         report.add(Problem(header.row, "-", "", "表头下没有数据行", "there are no data rows below the header"))
-    _check_against_table(conn, header, options, ctx, report)
     if report.ok:
-        if options.update:
-            _match_stored(conn, ctx)
-        counts = merge_staged(conn, update=options.update)
-        report.added, report.updated, report.unchanged = counts.added, counts.updated, counts.unchanged
+        report.added, report.updated, report.unchanged = total.added, total.updated, total.unchanged
+
+
+_DONE = object()
+
+
+def _threaded(engine: Engine, rows: Iterable[tuple[int, list]], header: HeaderMap, ctx: RowContext,
+              report: ImportReport) -> Iterator[list[dict]]:
+    """The checked chunks, produced by a thread (two ahead at most, so memory stays flat)."""
+    chunks: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            with engine.connect() as lookups:
+                ctx.divisions.conn = lookups
+                for chunk in _checked_chunks(rows, header, ctx, report):
+                    if stop.is_set():
+                        return
+                    chunks.put(chunk)
+        except BaseException as exc:  # handed to the consuming thread, which raises it
+            chunks.put(exc)
+        finally:
+            chunks.put(_DONE)
+
+    worker = threading.Thread(target=produce, name="geoapp-import-check", daemon=True)
+    worker.start()
+    try:
+        while (item := chunks.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                chunks.get(timeout=0.1)
+        worker.join()
 
 
 def _header(table: Table, layers_dir: Path, report: ImportReport) -> tuple[HeaderMap | None, Iterator]:
@@ -156,27 +219,34 @@ def _crs(header: HeaderMap, table: Table, options: ImportOptions, report: Import
     return options.crs or (next(iter(hints)) if hints else None) or table.crs or "wgs84"
 
 
-def _is_total(cells: list) -> bool:
-    """A 合计/小计/总计 row (its first filled cell says so): skipped and listed, never imported."""
-    first = next((str(c).strip() for c in cells if c is not None and str(c).strip()), "")
-    key = "".join(first.split()).casefold()
-    return key in TOTAL_MARKERS or any(key.startswith(m) for m in TOTAL_MARKERS[:3])
+def _is_blank_or_total(cells: list, report: ImportReport, row_no: int) -> bool:
+    """Empty rows are skipped; a 合计/小计/总计 row (its first filled cell says so) is skipped and listed."""
+    for cell in cells:
+        if cell is None:
+            continue
+        first = str(cell).strip()
+        if not first:
+            continue
+        key = "".join(first.split()).casefold()
+        if key in TOTAL_MARKERS or any(key.startswith(m) for m in TOTAL_MARKERS[:3]):
+            report.skipped_rows.append(row_no)
+            return True
+        return False
+    return True
 
 
 def _checked_chunks(rows: Iterable[tuple[int, list]], header: HeaderMap, ctx: RowContext,
                     report: ImportReport) -> Iterator[list[dict]]:
     """Rows that pass every check, chunk by chunk, ready for COPY; problems go to the report."""
     seen: dict[str, int] = {}
-    code_column = next(c for c in header.columns if c.field == "code")
+    checker = RowChecker(header.columns, ctx)
+    code_column = checker.columns["code"]
     chunk: list[CheckedRow] = []
     for row_no, cells in rows:
-        if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
-            continue
-        if _is_total(cells):
-            report.skipped_rows.append(row_no)
+        if _is_blank_or_total(cells, report, row_no):
             continue
         report.rows += 1
-        checked = check_cells(row_no, cells, header.columns, ctx, report.add)
+        checked = checker.check(row_no, cells, report.add)
         code = checked.values.get("code") if checked else None
         if code is None and code_column.index < len(cells) and cells[code_column.index] not in (None, ""):
             code = str(cells[code_column.index]).strip()
@@ -189,34 +259,92 @@ def _checked_chunks(rows: Iterable[tuple[int, list]], header: HeaderMap, ctx: Ro
         if checked is not None:
             chunk.append(checked)
         if len(chunk) >= CHUNK:
-            yield check_points(chunk, ctx, report.add)
+            yield check_points(chunk, checker, report.add)
             chunk = []
-    yield check_points(chunk, ctx, report.add)
+    yield check_points(chunk, checker, report.add)
+
+
+# The stored row of each staged code, looked up through the code's unique index (a plain join lets the planner
+# hash the whole projects table for every chunk, which grows quadratically over a million-row load).
+_STORED = ("CROSS JOIN LATERAL (SELECT p.division_code, p.deleted_at FROM projects p WHERE p.code = l.code LIMIT 1) p")
 
 
 def _check_against_table(conn: Connection, header: HeaderMap, options: ImportOptions, ctx: RowContext,
-                         report: ImportReport) -> None:
+                         add: Callable[[Problem], None]) -> None:
     """Problems only the database can see: codes already there (without --update), deleted, or not yours."""
     column = next(c for c in header.columns if c.field == "code").header
     if not options.update:
         for row_no, code in conn.execute(text(
-            "SELECT l.row_no, l.code FROM _project_load l JOIN projects p USING (code) ORDER BY l.row_no"
+            "SELECT l.row_no, l.code FROM _project_load l " + _STORED + " ORDER BY l.row_no"
         )):
-            report.add(Problem(row_no, column, code, "项目编号已存在于数据库中（如需更新已有项目，请使用 --update）",
+            add(Problem(row_no, column, code, "项目编号已存在于数据库中（如需更新已有项目，请使用 --update）",
                                "the project code already exists (use --update to change existing projects)", "code"))
         return
     for row_no, code in conn.execute(text(
-        "SELECT l.row_no, l.code FROM _project_load l JOIN projects p USING (code) "
-        "WHERE p.deleted_at IS NOT NULL ORDER BY l.row_no"
+        "SELECT l.row_no, l.code FROM _project_load l " + _STORED + " WHERE p.deleted_at IS NOT NULL ORDER BY l.row_no"
     )):
-        report.add(Problem(row_no, column, code, "该项目已被删除，需由管理员恢复后才能更新",
+        add(Problem(row_no, column, code, "该项目已被删除，需由管理员恢复后才能更新",
                            "this project was deleted; an admin must restore it before it can be updated", "code"))
     if options.allowed_divisions is not None:
         for row_no, code, division in conn.execute(text(
-            "SELECT l.row_no, l.code, p.division_code FROM _project_load l JOIN projects p USING (code) "
-            "WHERE NOT (p.division_code = ANY(:allowed)) ORDER BY l.row_no"
+            "SELECT l.row_no, l.code, p.division_code FROM _project_load l " + _STORED
+            + " WHERE NOT (p.division_code = ANY(:allowed)) ORDER BY l.row_no"
         ), {"allowed": sorted(options.allowed_divisions)}):
-            report.add(Problem(row_no, column, code, f"该项目属于{ctx.divisions.name(division)}，您无权修改",
+            add(Problem(row_no, column, code, f"该项目属于{ctx.divisions.name(division)}，您无权修改",
+                               f"this project belongs to {ctx.divisions.name(division, 'en')}; you may not change it",
+                               "code"))
+
+
+def _match_stored(conn: Connection, ctx: RowContext) -> None:
+    """Fields a file leaves out keep their stored values (the point's provenance only while the point is unchanged);
+    new rows get the import's defaults. A point within 1e-7° (~1 cm: the 7 decimals an export writes) of the
+    stored one is the stored one. Correlated look-ups go through the code's unique index."""
+    stored = "(SELECT {} FROM projects p WHERE p.code = l.code)"
+    conn.execute(text(f"""
+        UPDATE _project_load l SET lon = {stored.format("ST_X(p.geom)")}, lat = {stored.format("ST_Y(p.geom)")}
+        WHERE EXISTS (SELECT 1 FROM projects p WHERE p.code = l.code
+                      AND abs(ST_X(p.geom) - l.lon) <= 1e-7 AND abs(ST_Y(p.geom) - l.lat) <= 1e-7
+                      AND (ST_X(p.geom) <> l.lon OR ST_Y(p.geom) <> l.lat))
+    """))
+    same_point = "p.code = l.code AND ST_X(p.geom) = l.lon AND ST_Y(p.geom) = l.lat"
+    conn.execute(text(f"""
+        UPDATE _project_load l SET
+            source = coalesce(l.source, {stored.format("p.source")}, :source),
+            coord_source = coalesce(l.coord_source,
+                                    (SELECT p.coord_source FROM projects p WHERE {same_point}), :crs),
+            location_precision = coalesce(l.location_precision,
+                                          (SELECT p.location_precision FROM projects p WHERE {same_point}), 'exact')
+        WHERE l.source IS NULL OR l.coord_source IS NULL OR l.location_precision IS NULL
+    """), {"source": ctx.source, "crs": ctx.crs})
+
+
+# The stored row of each staged code, looked up through the code's unique index (a plain join lets the planner
+# hash the whole projects table for every chunk, which grows quadratically over a million-row load).
+_STORED = ("CROSS JOIN LATERAL (SELECT p.division_code, p.deleted_at FROM projects p WHERE p.code = l.code LIMIT 1) p")
+
+
+def _check_against_table(conn: Connection, header: HeaderMap, options: ImportOptions, ctx: RowContext,
+                         add: Callable[[Problem], None]) -> None:
+    """Problems only the database can see: codes already there (without --update), deleted, or not yours."""
+    column = next(c for c in header.columns if c.field == "code").header
+    if not options.update:
+        for row_no, code in conn.execute(text(
+            "SELECT l.row_no, l.code FROM _project_load l " + _STORED + " ORDER BY l.row_no"
+        )):
+            add(Problem(row_no, column, code, "项目编号已存在于数据库中（如需更新已有项目，请使用 --update）",
+                               "the project code already exists (use --update to change existing projects)", "code"))
+        return
+    for row_no, code in conn.execute(text(
+        "SELECT l.row_no, l.code FROM _project_load l " + _STORED + " WHERE p.deleted_at IS NOT NULL ORDER BY l.row_no"
+    )):
+        add(Problem(row_no, column, code, "该项目已被删除，需由管理员恢复后才能更新",
+                           "this project was deleted; an admin must restore it before it can be updated", "code"))
+    if options.allowed_divisions is not None:
+        for row_no, code, division in conn.execute(text(
+            "SELECT l.row_no, l.code, p.division_code FROM _project_load l " + _STORED
+            + " WHERE NOT (p.division_code = ANY(:allowed)) ORDER BY l.row_no"
+        ), {"allowed": sorted(options.allowed_divisions)}):
+            add(Problem(row_no, column, code, f"该项目属于{ctx.divisions.name(division)}，您无权修改",
                                f"this project belongs to {ctx.divisions.name(division, 'en')}; you may not change it",
                                "code"))
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 MIN_YEAR, MAX_YEAR = 1949, 2100
-MAX_MONEY = Decimal("999999999999.99")  # numeric(14, 2), in 万元
+MAX_MONEY = 999_999_999_999.99  # numeric(14, 2), in 万元
 
 _YEAR = re.compile(
     r"^\s*(\d{4})(?:\s*(?:年|[-./])\s*(\d{1,2})?\s*(?:月)?(?:\s*[-./]?\s*\d{1,2}\s*日?)?)?\s*(?:年)?\s*$"
@@ -75,7 +74,7 @@ def number(value: object) -> float:
     return out
 
 
-def money(value: object, factor: float) -> Decimal:
+def money(value: object, factor: float) -> float:
     """An amount in the header's unit (factor to 万元); a unit written in the cell (3.5亿元) wins."""
     if isinstance(value, str):
         raw = value.strip().replace(",", "").replace("，", "")
@@ -86,10 +85,7 @@ def money(value: object, factor: float) -> Decimal:
     amount = number(value) * factor
     if amount < 0:
         raise CellError("金额不能为负数", "an amount cannot be negative")
-    try:
-        out = Decimal(repr(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    except InvalidOperation:
-        raise CellError("不是数字", "not a number") from None
+    out = round(amount, 2)
     if out > MAX_MONEY:
         raise CellError("金额过大（超过 9999 亿万元）", "the amount is too large")
     return out
