@@ -297,60 +297,6 @@ def _check_against_table(conn: Connection, header: HeaderMap, options: ImportOpt
 
 def _match_stored(conn: Connection, ctx: RowContext) -> None:
     """Fields a file leaves out keep their stored values (the point's provenance only while the point is unchanged);
-    new rows get the import's defaults. A point within 1e-7° (~1 cm: the 7 decimals an export writes) of the
-    stored one is the stored one. Correlated look-ups go through the code's unique index."""
-    stored = "(SELECT {} FROM projects p WHERE p.code = l.code)"
-    conn.execute(text(f"""
-        UPDATE _project_load l SET lon = {stored.format("ST_X(p.geom)")}, lat = {stored.format("ST_Y(p.geom)")}
-        WHERE EXISTS (SELECT 1 FROM projects p WHERE p.code = l.code
-                      AND abs(ST_X(p.geom) - l.lon) <= 1e-7 AND abs(ST_Y(p.geom) - l.lat) <= 1e-7
-                      AND (ST_X(p.geom) <> l.lon OR ST_Y(p.geom) <> l.lat))
-    """))
-    same_point = "p.code = l.code AND ST_X(p.geom) = l.lon AND ST_Y(p.geom) = l.lat"
-    conn.execute(text(f"""
-        UPDATE _project_load l SET
-            source = coalesce(l.source, {stored.format("p.source")}, :source),
-            coord_source = coalesce(l.coord_source,
-                                    (SELECT p.coord_source FROM projects p WHERE {same_point}), :crs),
-            location_precision = coalesce(l.location_precision,
-                                          (SELECT p.location_precision FROM projects p WHERE {same_point}), 'exact')
-        WHERE l.source IS NULL OR l.coord_source IS NULL OR l.location_precision IS NULL
-    """), {"source": ctx.source, "crs": ctx.crs})
-
-
-# The stored row of each staged code, looked up through the code's unique index (a plain join lets the planner
-# hash the whole projects table for every chunk, which grows quadratically over a million-row load).
-_STORED = ("CROSS JOIN LATERAL (SELECT p.division_code, p.deleted_at FROM projects p WHERE p.code = l.code LIMIT 1) p")
-
-
-def _check_against_table(conn: Connection, header: HeaderMap, options: ImportOptions, ctx: RowContext,
-                         add: Callable[[Problem], None]) -> None:
-    """Problems only the database can see: codes already there (without --update), deleted, or not yours."""
-    column = next(c for c in header.columns if c.field == "code").header
-    if not options.update:
-        for row_no, code in conn.execute(text(
-            "SELECT l.row_no, l.code FROM _project_load l " + _STORED + " ORDER BY l.row_no"
-        )):
-            add(Problem(row_no, column, code, "项目编号已存在于数据库中（如需更新已有项目，请使用 --update）",
-                               "the project code already exists (use --update to change existing projects)", "code"))
-        return
-    for row_no, code in conn.execute(text(
-        "SELECT l.row_no, l.code FROM _project_load l " + _STORED + " WHERE p.deleted_at IS NOT NULL ORDER BY l.row_no"
-    )):
-        add(Problem(row_no, column, code, "该项目已被删除，需由管理员恢复后才能更新",
-                           "this project was deleted; an admin must restore it before it can be updated", "code"))
-    if options.allowed_divisions is not None:
-        for row_no, code, division in conn.execute(text(
-            "SELECT l.row_no, l.code, p.division_code FROM _project_load l " + _STORED
-            + " WHERE NOT (p.division_code = ANY(:allowed)) ORDER BY l.row_no"
-        ), {"allowed": sorted(options.allowed_divisions)}):
-            add(Problem(row_no, column, code, f"该项目属于{ctx.divisions.name(division)}，您无权修改",
-                               f"this project belongs to {ctx.divisions.name(division, 'en')}; you may not change it",
-                               "code"))
-
-
-def _match_stored(conn: Connection, ctx: RowContext) -> None:
-    """Fields a file leaves out keep their stored values (the point's provenance only while the point is unchanged);
     new rows get the import's defaults."""
     # A point within 1e-7° (~1 cm: the 7 decimals an export writes) of the stored one is the stored one.
     conn.execute(text("""
