@@ -5,6 +5,7 @@ import { bannerTotalsHtml, DivisionLayer } from './divisions.js';
 import { count, money } from './format.js';
 import { label, lang, setLang, t, translatePage } from './i18n.js';
 import { glyphSvg, sizeFor } from './icons.js';
+import { missingHtml, progressRowsHtml, validMonth } from './progress.js';
 import { ProjectLayer } from './projects.js';
 import { RouteView, routeNumber } from './routes.js';
 import { emptyState, filterQuery, fromUrl, LIST_FILTERS, toUrl } from './state.js';
@@ -403,6 +404,50 @@ function bannerClicked(code, latlng) {
   if (window.matchMedia('(max-width: 760px)').matches) document.body.classList.add('panel-open');
 }
 
+// ---- monthly progress (按月调度) ---------------------------------------------------------------------------------
+
+let progressGeneration = 0;
+
+/** The panel for the month in the state: the picker and the projects that missed the month's report. */
+async function renderProgress() {
+  const gen = ++progressGeneration;
+  const month = app.state.month;
+  const el = $('#progress-missing');
+  $('#progress-month').value = month;
+  $('#progress-clear').hidden = !month;
+  document.body.dataset.progressMonth = month;
+  if (!month) {
+    el.innerHTML = `<p class="hint">${esc(t('chooseMonthHint'))}</p>`;
+    app.missing = null;
+    document.body.dataset.progressLoaded = '';
+    return;
+  }
+  if (app.missing?.month !== month) {
+    el.innerHTML = `<p class="hint">${esc(t('loading'))}</p>`;
+    try {
+      const missing = await fetchJson(`/progress/missing?month=${encodeURIComponent(month)}`);
+      if (gen !== progressGeneration) return;
+      app.missing = missing;
+    } catch (err) {
+      if (gen === progressGeneration) el.innerHTML = `<p class="hint">${esc(t('error'))}: ${esc(err.message)}</p>`;
+      return;
+    }
+  }
+  el.innerHTML = missingHtml(app.missing);
+  document.body.dataset.progressLoaded = month;
+}
+
+function bindProgress() {
+  const changed = (value) => {
+    app.state.month = validMonth(value);
+    toUrl(app.state);
+    app.map.closePopup();
+    renderProgress();
+  };
+  $('#progress-month').addEventListener('change', (e) => changed(e.target.value));
+  $('#progress-clear').addEventListener('click', () => changed(''));
+}
+
 // ---- popup card ------------------------------------------------------------------------------------------------
 
 function termLabel(vocabName, code) {
@@ -410,7 +455,7 @@ function termLabel(vocabName, code) {
   return term ? label(term) : code ?? '—';
 }
 
-function cardHtml(f) {
+function cardHtml(f, reports = null) {
   const p = f.properties;
   const code = p.code ?? f.id;
   const division = (app.divisionList || []).find((d) => d.code === p.division_code);
@@ -434,6 +479,7 @@ function cardHtml(f) {
       ${row('leader', esc(p.leader))}
       ${row('precision', esc(p.location_precision ? t(p.location_precision) : ''))}
       ${row('source', esc(p.source))}
+      ${reports ? progressRowsHtml(reports, app.state.month, (c) => termLabel('status', c)) : ''}
     </table>
     <p><a data-testid="card-json" href="/collections/projects/items/${encodeURIComponent(code)}?f=json" target="_blank">${t('json')}</a></p>
   </div>`;
@@ -443,8 +489,12 @@ async function projectClicked(code, latlng) {
   const popup = L.popup({ maxWidth: 340, autoPanPadding: [20, 20] }).setLatLng(latlng)
     .setContent(`<div class="card">${t('loading')}</div>`).openOn(app.map);
   try {
-    const f = await fetchJson(`/collections/projects/items/${encodeURIComponent(code)}`);
-    popup.setContent(cardHtml(f));
+    const month = app.state.month;
+    const [f, reports] = await Promise.all([
+      fetchJson(`/collections/projects/items/${encodeURIComponent(code)}`),
+      month ? fetchJson(`/projects/${encodeURIComponent(code)}/progress`) : null,
+    ]);
+    popup.setContent(cardHtml(f, month === app.state.month ? reports : null));
   } catch (err) {
     popup.setContent(`<div class="card">${t('error')}: ${esc(err.message)}</div>`);
   }
@@ -539,6 +589,7 @@ function applyLanguage() {
   app.divisions?.relabel();
   app.routes?.draw();
   renderRoutePanel();
+  renderProgress();
   app.map?.closePopup();
 }
 
@@ -546,6 +597,7 @@ function applyLanguage() {
 
 async function start() {
   app.state = fromUrl();
+  app.state.month = validMonth(app.state.month);
   app.config = await fetchJson('/webmap/config');
   const params = new URLSearchParams(window.location.search);
   if (!params.has('lang')) app.state.lang = app.config.lang === 'en' ? 'en' : 'zh';
@@ -579,6 +631,7 @@ async function start() {
   bindForm();
   bindLayerList();
   bindRoutePanel();
+  bindProgress();
   $('#lang-switch').addEventListener('click', () => {
     app.state.lang = lang() === 'en' ? 'zh' : 'en';
     setLang(app.state.lang);
@@ -593,6 +646,7 @@ async function start() {
     const before = filterQuery(app.state);
     const prev = app.state;
     app.state = fromUrl();
+    app.state.month = validMonth(app.state.month);
     setLang(app.state.lang);
     if (prev.basemap !== app.state.basemap) setBasemap();
     if (prev.choro !== app.state.choro) app.divisions.setMode(app.state.choro);

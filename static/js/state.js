@@ -8,6 +8,7 @@ export const SINGLE_FILTERS = ['division', 'investment_class', 'start_year', 'q'
 const VIEW_KEYS = {
   lang: 'zh', choro: 'count', basemap: 'offline', banner: '', divisions: '1', projects: '1', render: 'auto',
   plan: '', route: '', // the inspection plan on the map and its route on screen (number 1, 2 …; '' = all)
+  month: '', // 按月调度: the month (YYYY-MM) whose progress reports the cards and the panel show ('' = off)
 };
 
 export function emptyState() {
