@@ -25,6 +25,8 @@ from geoapp.demo import load_demo
 from geoapp.divisions import load_divisions
 from geoapp.settings import Settings
 
+pytest_plugins = ["tests.browser_support"]  # browser, watched: headless Chromium for the web-map tests
+
 LAYERS = Path(__file__).resolve().parent.parent / "layers"
 
 

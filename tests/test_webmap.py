@@ -8,36 +8,25 @@ not assumed.
 from __future__ import annotations
 
 import base64
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import Engine, text
 
-from geoapp.api.app import create_app
 from geoapp.demo import load_demo, load_synthetic
 from geoapp.ingest.coords import wgs84_to_gcj02
 from geoapp.settings import Settings
+from tests.browser_support import Watched, live_server
 from tests.conftest import LAYERS
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SYNTHETIC = 300
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -53,58 +42,8 @@ def webmap_db(engine: Engine) -> Engine:
 @pytest.fixture(scope="module")
 def server(webmap_db: Engine, database_url: str) -> Iterator[str]:
     """A real uvicorn server on a free port; online basemaps configured but not shown by default."""
-    settings = Settings(database_url=database_url, basemaps="osm,amap")
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings, database_url, engine=webmap_db), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started:
-        assert time.time() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-class Watched:
-    """A page with its console errors and the requests that tried to leave 127.0.0.1."""
-
-    def __init__(self, page: Page):
-        self.page = page
-        self.errors: list[str] = []
-        self.outside: list[str] = []
-
-
-@pytest.fixture
-def watched(browser: Browser) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-    page = context.new_page()
-    w = Watched(page)
-    page.on("console", lambda m: w.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: w.errors.append(str(e)))
-
-    def guard(route):
-        url = route.request.url
-        if url.startswith(("http://127.0.0.1", "data:", "blob:")):
-            route.continue_()
-        else:
-            w.outside.append(url)
-            route.abort()
-
-    page.route("**/*", guard)
-    yield w
-    context.close()
+    with live_server(webmap_db, Settings(database_url=database_url, basemaps="osm,amap")) as url:
+        yield url
 
 
 def open_map(w: Watched, server: str, query: str = "") -> Page:

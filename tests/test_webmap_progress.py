@@ -14,7 +14,8 @@ import pytest
 from playwright.sync_api import Page
 from sqlalchemy import Engine, text
 
-from tests.test_webmap_routes import Watched, browser, open_map, routes_db, server, watched  # noqa: F401
+from tests.browser_support import Watched
+from tests.test_webmap_routes import open_map, routes_db, server  # noqa: F401
 
 MONTH = "2025-05"
 EARLIER = "2025-03"

@@ -8,9 +8,6 @@ and recorded.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -18,28 +15,20 @@ from urllib.parse import parse_qs, urlparse
 import gpxpy
 import httpx
 import pytest
-import uvicorn
 from lxml import etree
 from PIL import Image
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 from sqlalchemy import Engine, text
 
-from geoapp.api.app import create_app
 from geoapp.demo import load_demo, load_synthetic
 from geoapp.settings import Settings
+from tests.browser_support import Watched, live_server
 from tests.conftest import LAYERS
 from tests.printing_support import pdfinfo, pdftotext, render_page, squeeze
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 MM = 96 / 25.4  # CSS pixels per millimetre
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -55,20 +44,8 @@ def routes_db(engine: Engine) -> Engine:
 
 @pytest.fixture(scope="module")
 def server(routes_db: Engine, database_url: str) -> Iterator[str]:
-    settings = Settings(database_url=database_url)
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings, database_url, engine=routes_db), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started:
-        assert time.time() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with live_server(routes_db, Settings(database_url=database_url)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -82,42 +59,6 @@ def plan(server: str, routes_db: Engine) -> dict:
     body = response.json()
     assert len(body["routes"]) == 2 and all(visits(r) for r in body["routes"])
     return body
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-class Watched:
-    def __init__(self, page: Page):
-        self.page = page
-        self.errors: list[str] = []
-        self.outside: list[str] = []
-
-
-@pytest.fixture
-def watched(browser: Browser) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-    page = context.new_page()
-    w = Watched(page)
-    page.on("console", lambda m: w.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: w.errors.append(str(e)))
-
-    def guard(route):
-        url = route.request.url
-        if url.startswith(("http://127.0.0.1", "data:", "blob:")):
-            route.continue_()
-        else:
-            w.outside.append(url)
-            route.abort()
-
-    page.route("**/*", guard)
-    yield w
-    context.close()
 
 
 def visits(route: dict) -> list[dict]:
