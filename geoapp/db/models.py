@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -115,6 +116,8 @@ class Project(Base):
         CheckConstraint("location_precision IN ('exact', 'approximate')", name="location_precision"),
         Index("ix_projects_geom", "geom", postgresql_using="gist"),
         Index("ix_projects_name", "name"),
+        # live rows in code order: the items page and its numberMatched count (migration 0004)
+        Index("ix_projects_live_code", "code", postgresql_where=text("deleted_at IS NULL")),
     )
 
 
