@@ -140,23 +140,45 @@ def state_as_of(conn: Connection, month: date) -> bytes:
     return conn.execute(text(sql), {"month": month, "next": _next_month(month)}).scalar_one().encode()
 
 
+_MISSING_WHERE = """
+    p.deleted_at IS NULL
+    AND NOT EXISTS (SELECT 1 FROM project_progress x WHERE x.project_id = p.id AND x.month = :month)
+    AND (CAST(:allowed AS text[]) IS NULL OR p.division_code = ANY(CAST(:allowed AS text[])))
+"""
+
+
+def _missing_params(month: date, account: Account | None) -> dict:
+    """Editors see the projects of their divisions only; everyone else sees them all."""
+    allowed = account.allowed_divisions if account is not None and account.role == "editor" else None
+    return {"none": NO_UNIT, "month": month, "allowed": sorted(allowed) if allowed is not None else None}
+
+
 def missing_reports(conn: Connection, month: date, account: Account | None = None) -> dict:
     """Projects without a report for ``month``, grouped by responsible unit (editors see their divisions)."""
-    allowed = account.allowed_divisions if account is not None and account.role == "editor" else None
-    rows = conn.execute(text("""
+    rows = conn.execute(text(f"""
         SELECT coalesce(p.responsible_unit, :none) AS unit, p.code, p.name, p.division_code, d.name AS division,
                to_char(last.month, 'YYYY-MM') AS last_report
         FROM projects p JOIN divisions d ON d.code = p.division_code
         LEFT JOIN LATERAL (SELECT max(month) AS month FROM project_progress x WHERE x.project_id = p.id) last ON TRUE
-        WHERE p.deleted_at IS NULL
-          AND NOT EXISTS (SELECT 1 FROM project_progress x WHERE x.project_id = p.id AND x.month = :month)
-          AND (CAST(:allowed AS text[]) IS NULL OR p.division_code = ANY(CAST(:allowed AS text[])))
+        WHERE {_MISSING_WHERE}
         ORDER BY unit, p.code
-    """), {"none": NO_UNIT, "month": month, "next": _next_month(month),
-           "allowed": sorted(allowed) if allowed is not None else None}).mappings()
+    """), _missing_params(month, account)).mappings()
     units: dict[str, list[dict]] = {}
     for r in rows:
         units.setdefault(r["unit"], []).append({k: r[k] for k in ("code", "name", "division_code", "division",
                                                                    "last_report")})
     return {"month": month.isoformat()[:7], "total": sum(len(v) for v in units.values()),
             "units": [{"responsible_unit": u, "count": len(p), "projects": p} for u, p in units.items()]}
+
+
+def missing_counts(conn: Connection, month: date, account: Account | None = None) -> dict:
+    """How many projects each responsible unit has without a report for ``month``, counted in SQL (GROUP BY), for
+    the web map's panel, which needs the numbers and not the list (the same projects as ``missing_reports``)."""
+    rows = conn.execute(text(f"""
+        SELECT coalesce(p.responsible_unit, :none) AS unit, count(*) AS n
+        FROM projects p JOIN divisions d ON d.code = p.division_code
+        WHERE {_MISSING_WHERE}
+        GROUP BY 1 ORDER BY n DESC, unit
+    """), _missing_params(month, account)).all()
+    return {"month": month.isoformat()[:7], "total": sum(r.n for r in rows),
+            "units": [{"responsible_unit": r.unit, "count": r.n} for r in rows]}

@@ -1,7 +1,7 @@
-// 按月调度 / monthly progress: the month chosen in the panel (kept in the URL as ?month=YYYY-MM), the projects that
-// missed that month's report (GET /progress/missing, per responsible unit) and, in a project's card, its state as
-// of that month from its own report history (GET /projects/{code}/progress: one small request per card, so the
-// card stays cheap however many projects the city has).
+// 按月调度 / monthly progress: the month chosen in the panel (kept in the URL as ?month=YYYY-MM), how many projects
+// missed that month's report per responsible unit (GET /progress/missing?summary=true: counted in SQL, no list) and,
+// in a project's card, its state as of that month from its own report history (GET /projects/{code}/progress: one
+// small request per card, so the card stays cheap however many projects the city has).
 import { count, money } from './format.js';
 import { t } from './i18n.js';
 

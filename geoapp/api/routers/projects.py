@@ -163,8 +163,23 @@ def state_as_of(request: Request, account: Reader, month: str | None = None, lan
     return _run(request, lang, work, write=False)
 
 
+_SUMMARY = {"true": True, "1": True, "false": False, "0": False}
+
+
 @router.get("/progress/missing")
-def missing_reports(request: Request, account: Reader, month: str | None = None, lang: Lang = None):
-    """Projects that have no report for ``month`` (default: this month), per responsible unit."""
-    return _run(request, lang, lambda conn: JSONResponse(
-        progress_mod.missing_reports(conn, progress_mod.parse_month(month), account)), write=False)
+def missing_reports(request: Request, account: Reader, month: str | None = None, lang: Lang = None,
+                    summary: Annotated[str | None, Query(description="true: only the count per responsible unit "
+                                                                      "(no project list)")] = None):
+    """Projects that have no report for ``month`` (default: this month), per responsible unit; with
+    ``summary=true`` only how many per unit (counted in SQL), which is all the web map's panel shows."""
+
+    def work(conn):
+        key = (summary or "false").strip().lower()
+        if key not in _SUMMARY:
+            raise EditError(400, f"参数 summary 应为 true 或 false，收到“{summary}”",
+                            f"summary must be true or false, got {summary!r}", parameter="summary", value=summary,
+                            allowed=["true", "false"])
+        list_or_count = progress_mod.missing_counts if _SUMMARY[key] else progress_mod.missing_reports
+        return JSONResponse(list_or_count(conn, progress_mod.parse_month(month), account))
+
+    return _run(request, lang, work, write=False)
