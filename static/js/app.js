@@ -4,6 +4,7 @@ import { applyBasemap, basemapEntries } from './basemaps.js';
 import { bannerTotalsHtml, DivisionLayer } from './divisions.js';
 import { count, money } from './format.js';
 import { label, lang, setLang, t, translatePage } from './i18n.js';
+import { ensureLogin, loginExpired } from './login.js';
 import { glyphSvg, sizeFor } from './icons.js';
 import { missingHtml, progressRowsHtml, validMonth } from './progress.js';
 import { ProjectLayer } from './projects.js';
@@ -37,6 +38,7 @@ app.ready = new Promise((resolve) => { readyResolve = resolve; });
 async function fetchJson(url) {
   const r = await fetch(url, { headers: { Accept: 'application/geo+json, application/json' } });
   if (!r.ok) {
+    if (r.status === 401) loginExpired(); // reading needs a login here and it expired: the dialog again
     let detail = `${r.status}`;
     try {
       const body = await r.json();
@@ -596,6 +598,7 @@ function applyLanguage() {
 // ---- start -----------------------------------------------------------------------------------------------------
 
 async function start() {
+  await ensureLogin(); // where reading needs a login (settings.read_requires_login): the dialog first
   app.state = fromUrl();
   app.state.month = validMonth(app.state.month);
   app.config = await fetchJson('/webmap/config');

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 
-from geoapp.auth.accounts import authenticate, issue_token, revoke_token
+from geoapp.auth.accounts import account_for_token, authenticate, issue_token, revoke_token
 from geoapp.auth.guards import COOKIE, LoggedIn, token_from
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -37,6 +37,24 @@ def logout(request: Request) -> JSONResponse:
             revoke_token(conn, token)
     response = JSONResponse({"ok": True})
     response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("/session")
+def session(request: Request) -> JSONResponse:
+    """What the web map asks first, never refused: whether reading needs a login here, who is logged in (None
+    when nobody) and the default language, so the page can show its login dialog without a failing request.
+    A cookie whose token no longer works is cleared, so it does not turn later open reads into 401s."""
+    settings = request.app.state.settings
+    token = token_from(request)
+    account = None
+    if token:
+        with request.app.state.engine.connect() as conn:
+            account = account_for_token(conn, token)
+    response = JSONResponse({"read_requires_login": settings.read_requires_login, "lang": settings.lang,
+                             "user": account.as_dict() if account else None})
+    if token and account is None and request.cookies.get(COOKIE):
+        response.delete_cookie(COOKIE)
     return response
 
 
