@@ -10,6 +10,7 @@ import { missingHtml, progressRowsHtml, validMonth } from './progress.js';
 import { ProjectLayer } from './projects.js';
 import { RouteView, routeNumber } from './routes.js';
 import { emptyState, filterQuery, fromUrl, LIST_FILTERS, toUrl } from './state.js';
+import { parseView, ViewKeeper } from './view.js';
 
 const L = window.L;
 const CORE_COLLECTIONS = new Set(['projects', 'divisions']);
@@ -323,7 +324,7 @@ async function loadRoutes() {
   } catch (err) {
     showError(err);
   }
-  await showPlan({ fit: Boolean(app.state.plan) });
+  await showPlan({ fit: false }); // a plan in the URL is drawn; the view is the URL's or the first fit's
   document.body.dataset.routesLoaded = '1';
 }
 
@@ -559,19 +560,26 @@ function normaliseStats(st) {
   };
 }
 
-/** The first view: the banner named in the URL, else the whole city (no animation, before anything is drawn). */
+/** The first view when the URL has none: the banner named in the URL, else the whole city — once, and only if
+ * nobody has moved the map meanwhile (see view.js). */
 function fitFirstView() {
-  if (app.routes?.bounds()) {
-    app.routes.fit(false);
-    return;
-  }
   const b = (app.state.banner && app.divisions.bounds(app.state.banner))
     || (app.divisions.boundaries.getLayers().length ? app.divisions.boundaries.getBounds() : null);
-  if (b) app.map.fitBounds(b, { padding: [12, 12], animate: false });
+  app.view.fitOnce(b, { padding: [12, 12] });
+}
+
+/** A view the user (or the page for the user) set: kept in the URL without a new history entry. */
+function viewChanged(text) {
+  app.state.view = text;
+  toUrl(app.state, { replace: true });
+}
+
+function urlView() {
+  return parseView(app.state.view, { minZoom: app.map.getMinZoom(), maxZoom: app.map.getMaxZoom() });
 }
 
 function setBasemap() {
-  const { changed } = applyBasemap(L, app.map, app.basemaps, app.state.basemap);
+  const { changed } = app.view.quietly(() => applyBasemap(L, app.map, app.basemaps, app.state.basemap));
   if (changed) {
     app.projects.reproject();
     app.divisions.setData({ features: app.divisions.features });
@@ -614,8 +622,16 @@ async function start() {
   const map = L.map('map', { zoomControl: true, minZoom: 5, maxZoom: 18, zoomSnap: 0.25 });
   app.map = map;
   const seats = app.config.seats;
-  if (seats.length) map.fitBounds(L.latLngBounds(seats.map((s) => [s.lat, s.lon])).pad(0.25));
-  else map.setView([43.65, 122.24], 7);
+  app.view = new ViewKeeper(map, { onChange: viewChanged });
+  const view = urlView();
+  if (view) app.view.restore(view);
+  else {
+    app.state.view = '';
+    app.view.quietly(() => {
+      if (seats.length) map.fitBounds(L.latLngBounds(seats.map((s) => [s.lat, s.lon])).pad(0.25));
+      else map.setView([43.65, 122.24], 7);
+    });
+  }
   L.control.scale({ imperial: false }).addTo(map);
   const status = L.DomUtil.create('div', 'status-line');
   status.id = 'map-status';
@@ -654,7 +670,9 @@ async function start() {
     if (prev.basemap !== app.state.basemap) setBasemap();
     if (prev.choro !== app.state.choro) app.divisions.setMode(app.state.choro);
     applyLanguage();
-    if (prev.plan !== app.state.plan || prev.route !== app.state.route) showPlan();
+    const view = urlView();
+    if (view && app.state.view !== prev.view) app.view.restore(view);
+    if (prev.plan !== app.state.plan || prev.route !== app.state.route) showPlan({ fit: !view });
     if (filterQuery(app.state) !== before) refresh();
   });
 

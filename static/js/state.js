@@ -9,6 +9,7 @@ const VIEW_KEYS = {
   lang: 'zh', choro: 'count', basemap: 'offline', banner: '', divisions: '1', projects: '1', render: 'auto',
   plan: '', route: '', // the inspection plan on the map and its route on screen (number 1, 2 …; '' = all)
   month: '', // 按月调度: the month (YYYY-MM) whose progress reports the cards and the panel show ('' = off)
+  view: '', // the map's centre and zoom as zoom/lat/lng (see view.js); '' = fit the data once it has arrived
 };
 
 export function emptyState() {
