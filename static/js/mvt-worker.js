@@ -1,12 +1,19 @@
 // Vector tiles fetched, decoded and drawn off the main thread (a module worker), so pan and zoom frames never wait
-// for a 10,000-point tile to be received, parsed or rasterised. The page sends {style} once, then asks
-// {id, url, z, x, y, draw}; the answer is the tile's points in transferable typed arrays (see vtlayer.js) plus, with
-// ``draw``, the canvas tile as an ImageBitmap (256 × 256 CSS px, Web Mercator), or {id, error}.
+// for a 10,000-point tile to be received, parsed or rasterised. The page sends {style} once, then asks for each of
+// its canvas tiles {id, template, base, z, x, y, crs}; the answer {id, d} carries the points drawn there in
+// transferable typed arrays (world pixels wx, wy of the map's CRS at zoom z, radii r, WGS84 lat/lng for clicks; see
+// vtlayer.js) and the canvas tile as an ImageBitmap (256 × 256 CSS px), or {id, error}.
+//
+// With crs 'wgs84' the canvas tile is the layers API's tile of the same z/x/y. With crs 'gcj02' (an Amap-like
+// basemap) the map's grid is GCJ-02 Web Mercator: the WGS84 tiles covering the canvas tile are fetched (kept for
+// the neighbouring canvas tiles), every point is shifted WGS84 → GCJ-02 and only then drawn.
 //
 // The tile is read with pbf's PbfReader following the Mapbox Vector Tile 2.1 spec: only point features, only their
 // first point and only the properties the map draws. (@mapbox/vector-tile cannot be loaded here: it imports a bare
 // module name, and workers do not see the page's import map.)
 import { PbfReader } from '/static/node_modules/pbf/index.js';
+import { gcj02ToWgs84, wgs84ToGcj02 } from './gcj02.js';
+import { drawPoints, radii, radiusOf } from './tiledraw.js';
 
 const COUNT_KEYS = ['count', 'point_count', 'n', 'project_count', 'cluster_count'];
 const WANTED = new Set(['code', 'sector', 'total_investment', ...COUNT_KEYS]);
@@ -48,10 +55,18 @@ function readTileField(tag, layers, pbf) {
   if (tag === 3) layers.push(pbf.readMessage(readLayerField, { extent: 4096, keys: [], values: [], features: [] }));
 }
 
-/** One tile's point features as typed arrays (see the answer's fields in vtlayer.js). */
-function decode(buf, z, tx, ty) {
-  const layers = new PbfReader(new Uint8Array(buf)).readFields(readTileField, []);
-  const total = layers.reduce((s, l) => s + l.features.length, 0);
+// Web Mercator: lng/lat ⇄ x/y on a world of ``world`` units (pixels, or tiles)
+const mercX = (lng, world) => ((lng + 180) / 360) * world;
+const mercY = (lat, world) => {
+  const r = (lat * Math.PI) / 180;
+  return ((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * world;
+};
+const unmercLng = (px, world) => (px / world) * 360 - 180;
+const unmercLat = (py, world) => (Math.atan(Math.sinh(Math.PI * (1 - (2 * py) / world))) * 180) / Math.PI;
+
+/** Typed arrays for up to ``total`` points (the fields of the answer, see the header), filled by add(); done()
+ * gives the plain object to post (codes joined by newlines: one string is far cheaper to pass than 10,000). */
+function pointArrays(total) {
   const out = {
     n: 0, wx: new Float64Array(total), wy: new Float64Array(total), lat: new Float64Array(total),
     lng: new Float64Array(total), inv: new Float64Array(total), cnt: new Int32Array(total),
@@ -59,18 +74,43 @@ function decode(buf, z, tx, ty) {
   };
   const sectorIndex = new Map([['', 0]]);
   const codes = [];
+  return {
+    add(wx, wy, lat, lng, inv, cnt, sector, code) {
+      const k = out.n;
+      out.wx[k] = wx;
+      out.wy[k] = wy;
+      out.lat[k] = lat;
+      out.lng[k] = lng;
+      out.inv[k] = inv;
+      out.cnt[k] = cnt;
+      let si = sectorIndex.get(sector);
+      if (si === undefined) {
+        si = out.sectors.length;
+        out.sectors.push(sector);
+        sectorIndex.set(sector, si);
+      }
+      out.sector[k] = si;
+      codes.push(code);
+      out.n += 1;
+    },
+    done() {
+      out.codes = codes.join('\n');
+      return out;
+    },
+  };
+}
+
+/** One tile's point features (world pixels of the plain Web Mercator grid). */
+function decode(buf, z, tx, ty) {
+  const layers = new PbfReader(new Uint8Array(buf)).readFields(readTileField, []);
+  const out = pointArrays(layers.reduce((s, l) => s + l.features.length, 0));
   const n2 = 2 ** z;
   for (const layer of layers) {
     const wantedKey = layer.keys.map((k) => (WANTED.has(k) ? k : null));
     const scale = 256 / layer.extent;
     for (const { x, y, tags } of layer.features) {
-      const k = out.n;
-      out.wx[k] = tx * 256 + x * scale;
-      out.wy[k] = ty * 256 + y * scale;
       const fx = tx + x / layer.extent;
       const fy = ty + y / layer.extent;
-      out.lng[k] = (fx / n2) * 360 - 180;
-      out.lat[k] = (Math.atan(Math.sinh(Math.PI * (1 - (2 * fy) / n2))) * 180) / Math.PI;
       let inv = NaN;
       let cnt = 0;
       let code = '';
@@ -84,27 +124,19 @@ function decode(buf, z, tx, ty) {
         else if (key === 'sector') sector = String(value ?? '');
         else if (!cnt && Number(value) > 1) cnt = Number(value);
       }
-      out.inv[k] = inv;
-      out.cnt[k] = cnt;
-      let si = sectorIndex.get(sector);
-      if (si === undefined) {
-        si = out.sectors.length;
-        out.sectors.push(sector);
-        sectorIndex.set(sector, si);
-      }
-      out.sector[k] = si;
-      codes.push(code);
-      out.n += 1;
+      out.add(tx * 256 + x * scale, ty * 256 + y * scale, unmercLat(fy, n2), unmercLng(fx, n2), inv, cnt, sector, code);
     }
   }
-  out.codes = codes.join('\n'); // one string: far cheaper to pass than 10,000 small ones
-  return out;
+  return out.done();
 }
 
-// ---- drawing (the page's canvas tile as an ImageBitmap; same look as ProjectTileLayer.drawItem) ----------------
+// ---- the canvas tiles -----------------------------------------------------------------------------------------
 
 let style = null; // {sectors: {code: {color, icon}}, glyphs: {icon: svg path}, mins: [class minimum], ratio, glyphLimit}
 const glyphCache = new Map();
+const MAX_RADIUS = 28; // the largest mark (a big cluster): how far a point outside a tile can still reach into it
+const SOURCES = 32; // decoded WGS84 tiles kept for the neighbouring GCJ-02 canvas tiles (oldest dropped first)
+const sources = new Map(); // url → Promise of a decoded tile
 
 function glyph(icon) {
   let p = glyphCache.get(icon);
@@ -115,69 +147,86 @@ function glyph(icon) {
   return p;
 }
 
-function radii(d) {
-  const r = new Float32Array(d.n);
-  for (let i = 0; i < d.n; i += 1) {
-    if (d.cnt[i]) r[i] = Math.min(28, 7 + 5 * Math.log10(d.cnt[i] + 1));
-    else if (Number.isNaN(d.inv[i])) r[i] = 8;
-    else {
-      let reached = 0;
-      for (const m of style.mins) if (d.inv[i] >= m) reached += 1;
-      r[i] = (14 + 5 * reached) / 2;
-    }
-  }
-  return r;
+function tileUrl(template, base, z, x, y) {
+  return new URL(template.replace('{z}', z).replace('{x}', x).replace('{y}', y), base).href;
 }
 
-function render(d, tx, ty) {
+async function fetchDecoded(url, z, x, y) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${r.status} ${url}`);
+  return decode(await r.arrayBuffer(), z, x, y);
+}
+
+/** A WGS84 tile for several GCJ-02 canvas tiles: decoded once, kept while its neighbours are drawn. */
+function source(template, base, z, x, y) {
+  const url = tileUrl(template, base, z, x, y);
+  let p = sources.get(url);
+  if (p) sources.delete(url); // most recently used last
+  else {
+    p = fetchDecoded(url, z, x, y);
+    p.catch(() => sources.delete(url));
+  }
+  sources.set(url, p);
+  while (sources.size > SOURCES) sources.delete(sources.keys().next().value);
+  return p;
+}
+
+/** The WGS84 tiles [x, y] holding the points that can show on GCJ-02 canvas tile z/x/y (marks reach MAX_RADIUS). */
+function coveringTiles(z, x, y) {
+  const world = 256 * 2 ** z;
+  const xs = [];
+  const ys = [];
+  for (const px of [x * 256 - MAX_RADIUS, (x + 1) * 256 + MAX_RADIUS]) {
+    for (const py of [y * 256 - MAX_RADIUS, (y + 1) * 256 + MAX_RADIUS]) {
+      const [lng, lat] = gcj02ToWgs84(unmercLng(px, world), unmercLat(py, world));
+      xs.push(Math.floor(mercX(lng, world) / 256));
+      ys.push(Math.floor(mercY(lat, world) / 256));
+    }
+  }
+  const max = 2 ** z - 1;
+  const out = [];
+  for (let tx = Math.max(0, Math.min(...xs)); tx <= Math.min(max, Math.max(...xs)); tx += 1) {
+    for (let ty = Math.max(0, Math.min(...ys)); ty <= Math.min(max, Math.max(...ys)); ty += 1) out.push([tx, ty]);
+  }
+  return out;
+}
+
+/** The points of the covering WGS84 tiles that show on GCJ-02 canvas tile z/x/y, at their GCJ-02 world pixels.
+ * Each point is taken from its own tile only (not from a neighbour's buffer), so none is drawn twice. */
+function shiftedPoints(tiles, z, x, y) {
+  const world = 256 * 2 ** z;
+  const out = pointArrays(tiles.reduce((s, [t]) => s + t.n, 0));
+  for (const [d, tx, ty] of tiles) {
+    const codeList = d.codes.split('\n');
+    for (let i = 0; i < d.n; i += 1) {
+      const ox = d.wx[i] - tx * 256;
+      const oy = d.wy[i] - ty * 256;
+      if (ox < 0 || oy < 0 || ox >= 256 || oy >= 256) continue;
+      const [glng, glat] = wgs84ToGcj02(d.lng[i], d.lat[i]);
+      const px = mercX(glng, world);
+      const py = mercY(glat, world);
+      const r = radiusOf(d.inv[i], d.cnt[i], style.mins);
+      if (px < x * 256 - r || py < y * 256 - r || px > (x + 1) * 256 + r || py > (y + 1) * 256 + r) continue;
+      out.add(px, py, d.lat[i], d.lng[i], d.inv[i], d.cnt[i], d.sectors[d.sector[i]], codeList[i]);
+    }
+  }
+  return out.done();
+}
+
+/** The points of canvas tile z/x/y in the map's CRS (see the header). */
+async function canvasPoints({ template, base, z, x, y, crs }) {
+  if (crs !== 'gcj02') return fetchDecoded(tileUrl(template, base, z, x, y), z, x, y);
+  const covering = coveringTiles(z, x, y);
+  const tiles = await Promise.all(covering.map(([tx, ty]) => source(template, base, z, tx, ty)));
+  return shiftedPoints(tiles.map((d, i) => [d, ...covering[i]]), z, x, y);
+}
+
+function render(d, x, y) {
   const size = 256 * style.ratio;
   const canvas = new OffscreenCanvas(size, size);
   const ctx = canvas.getContext('2d');
   ctx.scale(style.ratio, style.ratio);
-  const order = Array.from({ length: d.n }, (_, i) => i).sort((a, b) => d.r[a] - d.r[b]);
-  const glyphs = d.n <= style.glyphLimit;
-  for (const k of order) {
-    const x = d.wx[k] - tx * 256;
-    const y = d.wy[k] - ty * 256;
-    const r = d.r[k];
-    if (x < -r || y < -r || x > 256 + r || y > 256 + r) continue;
-    ctx.beginPath();
-    ctx.arc(x, y, r, 0, 2 * Math.PI);
-    if (d.cnt[k]) {
-      ctx.fillStyle = 'rgba(179, 38, 30, .82)';
-      ctx.fill();
-      ctx.lineWidth = 3;
-      ctx.strokeStyle = 'rgba(179, 38, 30, .25)';
-      ctx.stroke();
-      ctx.fillStyle = '#fff';
-      ctx.font = '600 11px sans-serif';
-      ctx.textAlign = 'center';
-      ctx.textBaseline = 'middle';
-      const n = d.cnt[k];
-      ctx.fillText(n >= 10000 ? `${Math.round(n / 1000)}k` : String(n), x, y);
-      continue;
-    }
-    const term = style.sectors[d.sectors[d.sector[k]]] || {};
-    ctx.fillStyle = term.color || '#777';
-    ctx.fill();
-    ctx.lineWidth = 1.5;
-    ctx.strokeStyle = '#fff';
-    if (Number.isNaN(d.inv[k])) {
-      ctx.setLineDash([2, 2]);
-      ctx.strokeStyle = '#333';
-    }
-    ctx.stroke();
-    ctx.setLineDash([]);
-    if (glyphs && r >= 8) {
-      const s = (r * 1.4) / 24;
-      ctx.save();
-      ctx.translate(x - 12 * s, y - 12 * s);
-      ctx.scale(s, s);
-      ctx.fillStyle = '#fff';
-      ctx.fill(glyph(term.icon), 'evenodd');
-      ctx.restore();
-    }
-  }
+  drawPoints(ctx, d, x * 256, y * 256, style, glyph);
   return canvas.transferToImageBitmap();
 }
 
@@ -187,19 +236,14 @@ self.onmessage = async (e) => {
     glyphCache.clear();
     return;
   }
-  const { id, url, z, x, y, draw } = e.data;
+  const { id, x, y } = e.data;
   try {
-    const r = await fetch(url);
-    if (!r.ok) throw new Error(`${r.status} ${url}`);
-    const d = decode(await r.arrayBuffer(), z, x, y);
-    d.r = radii(d);
-    const transfer = [d.wx.buffer, d.wy.buffer, d.lat.buffer, d.lng.buffer, d.inv.buffer, d.cnt.buffer,
-      d.sector.buffer, d.r.buffer];
-    if (draw && style && typeof OffscreenCanvas !== 'undefined') {
-      d.bitmap = render(d, x, y);
-      transfer.push(d.bitmap);
-    }
-    self.postMessage({ id, d }, transfer);
+    if (!style) throw new Error('tile style not set');
+    const d = await canvasPoints(e.data);
+    d.r = radii(d, style.mins);
+    d.bitmap = render(d, x, y);
+    self.postMessage({ id, d }, [d.wx.buffer, d.wy.buffer, d.lat.buffer, d.lng.buffer, d.inv.buffer, d.cnt.buffer,
+      d.sector.buffer, d.r.buffer, d.bitmap]);
   } catch (err) {
     self.postMessage({ id, error: String(err.message || err) });
   }
