@@ -202,3 +202,18 @@ def test_with_reading_open_the_page_shows_no_dialog(watched, open_server):
     items = httpx.get(f"{open_server}/collections/projects/items?limit=10000&properties=code").json()
     assert page.evaluate("geoapp.projects.shownCount()") == len(items["features"])
     assert watched.errors == [] and watched.outside == []
+
+
+def test_the_session_endpoint_is_open_and_says_whether_and_who_is_logged_in(closed, open_server):
+    assert httpx.get(f"{closed}/stats").status_code == 401  # the guard is on for reads
+    anonymous = httpx.get(f"{closed}/auth/session")
+    assert anonymous.status_code == 200
+    assert anonymous.json() == {"read_requires_login": True, "lang": "zh", "user": None}
+    token = token_of(closed)
+    mine = httpx.get(f"{closed}/auth/session", cookies={"geoapp_token": token}).json()
+    assert mine["user"]["username"] == USER and mine["user"]["display_name"] == DISPLAY
+    httpx.post(f"{closed}/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    stale = httpx.get(f"{closed}/auth/session", cookies={"geoapp_token": token})
+    assert stale.status_code == 200 and stale.json()["user"] is None
+    assert 'geoapp_token=""' in stale.headers["set-cookie"] and "Max-Age=0" in stale.headers["set-cookie"]
+    assert httpx.get(f"{open_server}/auth/session").json()["read_requires_login"] is False
