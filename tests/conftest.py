@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 
 from geoapp.api.app import create_app
@@ -82,6 +82,16 @@ def scratch_engine(database_url: str) -> Iterator[Engine]:
     admin.dispose()
 
 
+def reload_projects(conn: Connection, synthetic: int = 0, seed: int = 7) -> None:
+    """Replace every project with the named demo projects plus ``synthetic`` labelled synthetic ones (fixed seed)."""
+    from geoapp.demo import load_synthetic
+
+    conn.execute(text("TRUNCATE projects, project_progress RESTART IDENTITY CASCADE"))
+    load_demo(conn, LAYERS)
+    if synthetic:
+        load_synthetic(conn, synthetic, LAYERS, seed=seed)
+
+
 @pytest.fixture
 def empty_db(engine: Engine) -> Engine:
     """The session database with divisions and no projects."""
@@ -120,12 +130,8 @@ def inner_points(engine: Engine) -> dict[str, tuple[float, float]]:
 def layers_db(engine: Engine) -> Engine:
     """The named demo projects plus 400 labelled synthetic ones (fixed seed), loaded once per module for the
     read-only layers API tests (a test that changes a row puts it back)."""
-    from geoapp.demo import load_synthetic
-
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE projects, project_progress RESTART IDENTITY CASCADE"))
-        load_demo(conn, LAYERS)
-        load_synthetic(conn, 400, LAYERS, seed=7)
+        reload_projects(conn, 400, seed=7)
         conn.execute(text("ANALYZE projects"))
     return engine
 

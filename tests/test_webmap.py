@@ -17,11 +17,10 @@ import pytest
 from playwright.sync_api import Page
 from sqlalchemy import Engine, text
 
-from geoapp.demo import load_demo, load_synthetic
 from geoapp.ingest.coords import wgs84_to_gcj02
 from geoapp.settings import Settings
 from tests.browser_support import Watched, live_server
-from tests.conftest import LAYERS
+from tests.conftest import LAYERS, reload_projects
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 SYNTHETIC = 300
@@ -32,9 +31,7 @@ SYNTHETIC = 300
 def webmap_db(engine: Engine) -> Engine:
     """The demo projects plus 300 synthetic ones (codes SYN-…, names marked 合成数据)."""
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE projects, project_progress RESTART IDENTITY CASCADE"))
-        load_demo(conn, LAYERS)
-        load_synthetic(conn, SYNTHETIC, LAYERS, seed=5)
+        reload_projects(conn, SYNTHETIC, seed=5)
     return engine
 
 

@@ -18,10 +18,9 @@ from playwright.sync_api import Page
 from sqlalchemy import Engine, text
 
 from geoapp.auth.accounts import add_user
-from geoapp.demo import load_demo, load_synthetic
 from geoapp.settings import Settings
 from tests.browser_support import Watched, live_server
-from tests.conftest import LAYERS
+from tests.conftest import reload_projects
 
 USER, PASSWORD, DISPLAY = "planner", "planner-pass-1", "规划科（测试）"
 
@@ -30,10 +29,8 @@ USER, PASSWORD, DISPLAY = "planner", "planner-pass-1", "规划科（测试）"
 def login_db(engine: Engine) -> Engine:
     """Demo plus 40 synthetic projects and one viewer account."""
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE projects, project_progress RESTART IDENTITY CASCADE"))
+        reload_projects(conn, 40, seed=9)
         conn.execute(text("TRUNCATE users RESTART IDENTITY CASCADE"))
-        load_demo(conn, LAYERS)
-        load_synthetic(conn, 40, LAYERS, seed=9)
         add_user(conn, USER, PASSWORD, "viewer", display_name=DISPLAY)
     return engine
 

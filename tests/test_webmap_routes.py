@@ -20,10 +20,9 @@ from PIL import Image
 from playwright.sync_api import Page
 from sqlalchemy import Engine, text
 
-from geoapp.demo import load_demo, load_synthetic
 from geoapp.settings import Settings
 from tests.browser_support import Watched, live_server
-from tests.conftest import LAYERS
+from tests.conftest import reload_projects
 from tests.printing_support import pdfinfo, pdftotext, render_page, squeeze
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -36,9 +35,7 @@ def routes_db(engine: Engine) -> Engine:
     """The named demo projects plus 16 labelled synthetic ones, and no stored plan."""
     with engine.begin() as conn:
         conn.execute(text("TRUNCATE route_plans RESTART IDENTITY CASCADE"))
-        conn.execute(text("TRUNCATE projects, project_progress RESTART IDENTITY CASCADE"))
-        load_demo(conn, LAYERS)
-        load_synthetic(conn, 16, LAYERS, seed=5)
+        reload_projects(conn, 16, seed=5)
     return engine
 
 

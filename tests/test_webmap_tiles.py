@@ -14,11 +14,10 @@ import pytest
 from playwright.sync_api import Page
 from sqlalchemy import Engine, text
 
-from geoapp.demo import load_demo, load_synthetic
 from geoapp.ingest.coords import wgs84_to_gcj02
 from geoapp.settings import Settings
 from tests.browser_support import live_server
-from tests.conftest import LAYERS
+from tests.conftest import reload_projects
 
 SYNTHETIC = 30_100  # above the page's MARKER_LIMIT (30,000): the map draws tiles
 ZOOM = 16
@@ -48,9 +47,7 @@ PIXELS_JS = """([px, py, radius, rgb]) => {
 @pytest.fixture(scope="module")
 def big_db(engine: Engine) -> Engine:
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE projects, project_progress RESTART IDENTITY CASCADE"))
-        load_demo(conn, LAYERS)
-        load_synthetic(conn, SYNTHETIC, LAYERS, seed=7)
+        reload_projects(conn, SYNTHETIC, seed=7)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("ANALYZE projects"))
     return engine

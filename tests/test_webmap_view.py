@@ -15,10 +15,9 @@ import pytest
 from playwright.sync_api import Page
 from sqlalchemy import Engine, text
 
-from geoapp.demo import load_demo, load_synthetic
 from geoapp.settings import Settings
 from tests.browser_support import Watched, live_server
-from tests.conftest import LAYERS
+from tests.conftest import reload_projects
 
 LOADED = "Number(document.body.dataset.loaded) >= 1 && document.body.dataset.routesLoaded === '1'"
 # Holds back the answers that used to trigger the late fits (divisions and statistics: the city's extent; the stored
@@ -43,9 +42,7 @@ SLOW_DATA = """(() => {
 def view_db(engine: Engine) -> Engine:
     """The named demo projects plus 40 labelled synthetic ones."""
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE projects, project_progress RESTART IDENTITY CASCADE"))
-        load_demo(conn, LAYERS)
-        load_synthetic(conn, 40, LAYERS, seed=5)
+        reload_projects(conn, 40, seed=5)
     return engine
 
 
