@@ -6,20 +6,31 @@ that may be dropped at a priority-weighted penalty and visits that may not, and 
 
 Model. Every (route, day) is one vehicle that leaves its start place (the depot on day 1, the night's lodging
 after that) at the start of the working day and reaches its end place (the lodging, or the route's end on the
-last day) by the end of it. Time is seconds since 00:00 of day 1. Arc cost is driving time only; a small
-global-span cost on the day's workload keeps routes balanced. Dropping a visit costs more than any detour could
-save, scaled by priority so that lower priorities go first (``PRIORITY_BASE`` ** priority).
+last day) by the end of it. Time is seconds since 00:00 of day 1. Arc cost is driving time only; when everything
+fits, a global-span cost on the day's workload keeps routes balanced. Dropping a visit costs more than the whole
+rest of any plan (so a plan that fits one more project always wins), and each priority level present outweighs
+all visits of the levels below, so lower priorities go first.
 
-Determinism: guided local search stops after a fixed number of solutions (``solution_limit``), not after a
-wall-clock time, so the same input gives the same plan on any machine; ``time_limit_s`` is only a safety net.
+Search. VROOM plans first (:mod:`geoapp.routing.vroom_seed`: it is far better than OR-Tools' own heuristics at
+choosing which projects fit), OR-Tools reads that plan into the exact model and runs its local search to a local
+optimum (moves, swaps, insertions of the left-out visits, under the exact penalties and lunch rules). When VROOM's
+plan cannot be used (a must-visit project it left out), OR-Tools plans alone: must-visit projects first, then guided
+local search. When everything fits, the balance cost counts and VROOM ignores it: both searches run and the cheaper
+plan wins.
+
+Determinism: VROOM has no randomness, OR-Tools' local search stops at a local optimum and its guided local search
+after a fixed number of solutions (``solution_limit``), never after a wall-clock time, so the same input gives the
+same plan on any machine; ``time_limit_s`` is only a safety net.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from geoapp.routing import vroom_seed
 
 DAY_S = 86_400
 UNREACHABLE_S = 10 * DAY_S          # a travel time that marks "no path" in a matrix
@@ -84,23 +95,34 @@ class Infeasible(Exception):
 
 @dataclass(frozen=True)
 class SearchLimits:
-    solution_limit: int = 300
+    """How the search runs; every stop is counted, never timed (``time_limit_s`` is a safety net only)."""
+
+    solution_limit: int = 300               # guided local search (when OR-Tools plans alone)
     time_limit_s: float = 20.0
-    metaheuristic: bool = True
+    metaheuristic: bool = True              # False: OR-Tools stops at its first local optimum
+    vroom_exploration: int | None = 3       # VROOM's exploration level (1–5) for the first plan; None: OR-Tools alone
+
+
+BALANCE_SCALE = 100                         # Problem.balance → the span cost coefficient
+
+
+def _span_coefficient(problem: Problem) -> int:
+    return max(1, int(round(problem.balance * BALANCE_SCALE))) if problem.balance > 0 else 0
 
 
 def _penalty_base(problem: Problem) -> int:
-    reachable = problem.durations[problem.durations < UNREACHABLE_S]
-    longest = int(reachable.max()) if reachable.size else 3600
-    service = max((v.service_s for v in problem.visits), default=0)
-    return 4 * (2 * longest + service) + 3600
+    """More than any plan's driving plus balance cost: driving fits in the working days, the span in one day."""
+    days = sum(s.end_s - s.start_s for s in problem.shifts)
+    longest_day = max((s.end_s - s.start_s for s in problem.shifts), default=0)
+    return days + _span_coefficient(problem) * longest_day + 1
 
 
 def penalties(problem: Problem) -> list[int]:
-    """Cost of leaving out each visit: every priority level outweighs all visits of the levels below."""
+    """Cost of leaving out each visit: every priority level present outweighs all visits of the levels below."""
     base = _penalty_base(problem)
     factor = len(problem.visits) + 1
-    return [base * factor ** (v.priority - PRIORITY_MIN) for v in problem.visits]
+    rank = {p: k for k, p in enumerate(sorted({v.priority for v in problem.visits}))}
+    return [base * factor ** rank[v.priority] for v in problem.visits]
 
 
 class _Model:
@@ -132,8 +154,7 @@ class _Model:
         self.time = r.GetDimensionOrDie("time")
         if problem.balance > 0:
             r.AddDimension(time_cb, 0, horizon, True, "work")
-            r.GetDimensionOrDie("work").SetGlobalSpanCostCoefficient(max(1, int(round(problem.balance * 100))))
-            self._span_scale = 100
+            r.GetDimensionOrDie("work").SetGlobalSpanCostCoefficient(_span_coefficient(problem))
         solver = r.solver()
 
         visit_transit = [0] * r.Size()
@@ -150,16 +171,15 @@ class _Model:
             r.AddVariableMaximizedByFinalizer(self.time.CumulVar(r.Start(v)))
             r.AddVariableMinimizedByFinalizer(self.time.CumulVar(r.End(v)))
 
-        days = sorted({(s.start_s, s.end_s) for s in shifts})
-        first, last = days[0][0], days[-1][1]
+        # A visit's time lies inside its vehicle's working day through the vehicle's start and end windows; the
+        # nights need no holes in the visit's domain (holes cost 2 ms each to build and slow every propagation).
+        first = min(s.start_s for s in shifts)
+        last = max(s.end_s for s in shifts)
         pens = penalties(problem)
         for i, visit in enumerate(visits):
             index = m.NodeToIndex(i)
             cumul = self.time.CumulVar(index)
             cumul.SetRange(first, max(first, last - visit.service_s))
-            for (_, end_a), (start_b, _) in zip(days, days[1:], strict=False):
-                if end_a - visit.service_s + 1 <= start_b - 1:
-                    cumul.RemoveInterval(end_a - visit.service_s + 1, start_b - 1)
             r.AddVariableMinimizedByFinalizer(cumul)
             allowed = [v for v, s in enumerate(shifts) if visit.routes is None or s.route in visit.routes]
             if len(allowed) < len(shifts):
@@ -176,6 +196,18 @@ class _Model:
         params.time_limit.FromMilliseconds(int(limits.time_limit_s * 1000))
         return params
 
+    def solve_from_routes(self, routes: list[list[int]], limits: SearchLimits) -> Solution | None:
+        """A given plan (visit indices per shift) finished by OR-Tools' local search; None when it is not a plan of
+        this model (a must-visit project missing, a day that does not fit)."""
+        params = self._params(SearchLimits(metaheuristic=False, time_limit_s=limits.time_limit_s))
+        self.routing.CloseModelWithParameters(params)
+        initial = self.routing.ReadAssignmentFromRoutes(
+            [[self.manager.NodeToIndex(i) for i in route] for route in routes], True)
+        if initial is None:
+            return None
+        assignment = self.routing.SolveFromAssignmentWithParameters(initial, params)
+        return None if assignment is None else self._read(assignment)
+
     def solve(self, limits: SearchLimits) -> Solution:
         params = self._params(limits)
         required = [i for i, v in enumerate(self.problem.visits) if v.required]
@@ -186,7 +218,8 @@ class _Model:
             # place the required visits alone first, then start the full search from that plan.
             sub = Problem(self.problem.durations, [self.problem.visits[i] for i in required], self.problem.shifts, 0)
             try:
-                seed = _Model(sub).solve(SearchLimits(metaheuristic=False, time_limit_s=limits.time_limit_s))
+                seed = _Model(sub).solve(SearchLimits(metaheuristic=False, time_limit_s=limits.time_limit_s,
+                                                      vroom_exploration=None))
             except Infeasible:
                 raise Infeasible("the required visits do not fit") from None
             self.routing.CloseModelWithParameters(params)
@@ -197,7 +230,9 @@ class _Model:
             assignment = self.routing.SolveFromAssignmentWithParameters(initial, params)
         if assignment is None:
             raise Infeasible("no feasible plan")
-        return self._read(assignment)
+        solution = self._read(assignment)
+        solution.stats["search"] = "or-tools"
+        return solution
 
     def evaluate(self, orders: list[list[int]]) -> Solution:
         """Times for fixed visit orders (one list of visit indices per shift); Infeasible when they do not fit."""
@@ -250,11 +285,31 @@ class _Model:
         return Solution(shifts, dropped, driving, stats={"objective": assignment.ObjectiveValue()})
 
 
+def solve_from_routes(problem: Problem, routes: list[list[int]], limits: SearchLimits | None = None) -> Solution | None:
+    """OR-Tools' local search from a given plan (for each shift its visit indices in order); None if not a plan."""
+    return _Model(problem).solve_from_routes(routes, limits or SearchLimits())
+
+
 def solve(problem: Problem, limits: SearchLimits | None = None) -> Solution:
     """The best plan the search finds; raises Infeasible when the required visits cannot all be placed."""
     if not problem.shifts:
         raise Infeasible("no working days")
-    return _Model(problem).solve(limits or SearchLimits())
+    limits = limits or SearchLimits()
+    plans = []
+    if limits.vroom_exploration is not None:
+        first = solve_from_routes(problem, vroom_seed.first_routes(problem, limits.vroom_exploration), limits)
+        if first is not None:
+            first.stats["search"] = "vroom+local search"
+            plans.append(first)
+    # When everything fits, the balance cost matters and VROOM (which only minimises driving) can leave one day much
+    # longer than the others where local search cannot mend it: OR-Tools' own search runs as well, the cheaper wins.
+    if not plans or problem.balance > 0:
+        try:
+            plans.append(_Model(problem).solve(replace(limits, vroom_exploration=None)))
+        except Infeasible:
+            if not plans:
+                raise
+    return min(plans, key=lambda p: p.stats["objective"])
 
 
 def evaluate(problem: Problem, orders: list[list[int]]) -> Solution:
