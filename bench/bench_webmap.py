@@ -4,7 +4,9 @@
    map with every marker: from navigation start to the moment the last marker batch is clustered and drawn
    (``geoapp.timings.rendered``), each run in a fresh browser context (nothing cached). Target ≤ 1.5 s.
 2. With 100,000 synthetic projects (the page switches to the layers API's vector tiles), frame times while the map
-   is panned and zoomed (a requestAnimationFrame loop records every frame). Target: frames ≤ 100 ms.
+   is panned and zoomed (a requestAnimationFrame loop records every frame), once from the whole-city view (clustered
+   tiles) and once from the first zoom without clusters over the city seat (every project drawn). Target: frames
+   ≤ 100 ms.
    The same script is then run with the projects layer hidden (``?projects=0``): what the browser and the shared
    machine do without the projects, to tell the page's own long frames from the machine's.
 The 1-minute load average is printed with each figure (the machine is shared).
@@ -35,6 +37,7 @@ from geoapp.db import migrate
 from geoapp.db.cluster import Cluster
 from geoapp.db.engine import make_engine
 from geoapp.demo import load_demo, load_synthetic
+from geoapp.layers.registry import registry
 
 REPO = Path(__file__).resolve().parent.parent
 LAYERS = REPO / "layers"
@@ -131,8 +134,8 @@ def pan_zoom_frames(browser, base: str, query: str = "") -> dict:
             "max": frames[-1], "over_100ms": sum(1 for f in frames if f > 100)}
 
 
-def tile_sizes(base: str, z: int = 9, lon: float = 122.24, lat: float = 43.65) -> str:
-    """Bytes and time of the z9 tile over the city seat: every tile property vs the ones the map asks for."""
+def tile_sizes(base: str, z: int, lon: float = 122.24, lat: float = 43.65) -> str:
+    """Bytes and time of a tile over the city seat: every tile property vs the ones the map asks for."""
     n = 2 ** z
     x = int((lon + 180) / 360 * n)
     y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
@@ -178,9 +181,15 @@ def main() -> None:
         proc, base = serve(url)
         try:
             with sync_playwright() as p:
-                print(tile_sizes(base))
+                detail = int(registry(LAYERS)["projects"].tiles["cluster_max_zoom"]) + 1
+                print(tile_sizes(base, 9), "(clustered)")
+                print(tile_sizes(base, detail, 122.18, 43.62), "(first zoom without clusters, densest area)")
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-                for label, query in ((f"{n} projects", ""), ("projects hidden (baseline)", "?projects=0")):
+                seat = f"?view={detail}/43.65/122.24"  # the city seat: the densest synthetic projects
+                for label, query in ((f"{n} projects, whole city", ""),
+                                     (f"{n} projects, zoom {detail}-{detail + 3} over the seat", seat),
+                                     ("projects hidden (baseline)", "?projects=0"),
+                                     ("projects hidden (baseline), over the seat", seat + "&projects=0")):
                     f = pan_zoom_frames(browser, base, query)
                     print(f"pan/zoom, {label} ({f['mode']}): {f['frames']} frames, p50 {f['p50']:.1f} ms, "
                           f"p95 {f['p95']:.1f} ms, p99 {f['p99']:.1f} ms, max {f['max']:.1f} ms, "
