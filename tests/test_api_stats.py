@@ -44,6 +44,16 @@ def test_each_breakdown_matches_a_group_by_for_the_filter(client, layers_db, dim
     assert all(e["zh"] and e["en"] for e in body[f"by_{dim}"])
 
 
+def test_stats_list_every_start_year_in_the_data_newest_first_whatever_the_filter(client, layers_db):
+    with layers_db.connect() as conn:
+        years = list(conn.execute(text("SELECT DISTINCT start_year FROM projects WHERE deleted_at IS NULL "
+                                       "AND start_year IS NOT NULL ORDER BY 1 DESC")).scalars())
+    assert len(years) > 1
+    assert client.get("/stats").json()["start_years"] == years
+    # the year picker is not narrowed by the filter (choosing one year still offers the others)
+    assert client.get("/stats", params={"start_year": years[0]}).json()["start_years"] == years
+
+
 def test_every_division_is_listed_even_with_no_matching_project(client, layers_db):
     body = client.get("/stats", params={"division": "科区"}).json()
     by_division = {e["code"]: e for e in body["by_division"]}

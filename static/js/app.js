@@ -110,9 +110,8 @@ function renderForm() {
     divisions.map((d) => option(d.code, label(d), s.division === d.code)).join('');
   $('#f-investment_class').innerHTML = option('', t('any'), !s.investment_class) +
     app.classes.map((c) => option(c.code, label(c), s.investment_class === c.code)).join('');
-  const now = new Date().getFullYear();
-  const years = new Set();
-  for (let y = now + 3; y >= now - 10; y -= 1) years.add(String(y));
+  // the start years present in the data (/stats start_years, every project whatever the filter), plus the URL's
+  const years = new Set((app.startYears || []).map(String));
   if (s.start_year) years.add(s.start_year);
   $('#f-start_year').innerHTML = option('', t('any'), !s.start_year) +
     [...years].sort().reverse().map((y) => option(y, y, s.start_year === y)).join('');
@@ -521,6 +520,11 @@ async function refresh() {
     if (gen !== generation) return;
     app.stats = normaliseStats(stats);
     app.matched = app.stats.count;
+    const years = (stats.start_years || []).join(',');
+    if (years !== (app.startYears || []).join(',')) {
+      app.startYears = stats.start_years || [];
+      renderForm();
+    }
     app.divisions.setData(divisions);
     app.divisionList = divisions.features.map((f) => ({ code: f.id ?? f.properties.code, ...f.properties }));
     renderSummary();

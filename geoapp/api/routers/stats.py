@@ -19,8 +19,9 @@ Response (JSON)::
       "by_division": [                                      # one entry per value, vocabulary order, zeros kept
         {"code": "150502", "zh": "科尔沁区", "en": "Horqin District", "count": 12, "total_investment": …,
          "investment_known": 12, "classes": {"500w": {"count": …, "total_investment": …}, …}}, …],
-      "by_tier": [...], "by_sector": [...], "by_status": [...]     # same entry shape (keys from the YAML)
-    }
+      "by_tier": [...], "by_sector": [...], "by_status": [...],    # same entry shape (keys from the YAML)
+      "start_years": [2027, 2026, 2025, …]                 # every start year in the layer (unfiltered, newest
+    }                                                       # first): what a start-year filter can choose
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+import sqlalchemy as sa
 from sqlalchemy import Connection, text
 
 from geoapp.api.routers.ogc_common import (
@@ -108,7 +110,21 @@ def compute_stats(conn: Connection, layer: Layer, params: dict, layers_dir: Path
             if code not in seen:
                 entries.append({"code": code, "zh": code, "en": code, **figures})
         out[f"by_{dim}"] = entries
+    out["start_years"] = start_years(conn, layer, layers_dir)
     return out
+
+
+def start_years(conn: Connection, layer: Layer, layers_dir: Path) -> list[int]:
+    """The distinct start years of the whole layer, newest first, so the web map offers the years that exist.
+
+    Not narrowed by the current filter: choosing a tier must not take years out of the year picker."""
+    spec = layer.filters.get("start_year")
+    if spec is None or not getattr(spec, "column", None):
+        return []
+    column = layer.column(spec.column)
+    where = layer_filter(conn, layer, {}, layers_dir)
+    rows = conn.execute(sa.select(column).where(where, column.is_not(None)).distinct().order_by(column.desc()))
+    return [int(y) for y in rows.scalars()]
 
 
 def _stats(request: Request, layer: Layer) -> Response:
