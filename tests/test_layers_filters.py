@@ -74,6 +74,53 @@ def test_cql2_text_and_json_select_what_plain_sql_selects(layers_db, cql, lang, 
         assert matched(conn, {"filter": cql, "filter-lang": lang}) == expected
 
 
+def casei_json(op: str, prop: str, *values: object, fold_values: bool = True) -> str:
+    """A CQL2-JSON comparison with CASEI around the property (and, unless told otherwise, around each value)."""
+    def wrap(v: object) -> object:
+        return {"op": "casei", "args": [v]} if fold_values else v
+    rhs = [wrap(v) for v in values] if op == "in" else wrap(values[0])
+    return json.dumps({"op": op, "args": [{"op": "casei", "args": [{"property": prop}]}, rhs]})
+
+
+@pytest.mark.parametrize(("cql", "lang", "where", "case_sensitive"), [
+    ("CASEI(name) LIKE CASEI('%lng%')", "cql2-text", "name ILIKE '%lng%'", "name LIKE '%lng%'"),
+    ("CASEI(name) LIKE '%Lng%'", "cql2-text", "lower(name) LIKE '%lng%'", "name LIKE '%Lng%'"),
+    ("CASEI(code) LIKE 'tl2025-00%'", "cql2-text", "code LIKE 'TL2025-00%'", "code LIKE 'tl2025-00%'"),
+    ("CASEI(name) NOT LIKE '%lng%'", "cql2-text", "name NOT ILIKE '%lng%'", None),
+    ("CASEI(code) = 'tl2025-003'", "cql2-text", "code = 'TL2025-003'", "code = 'tl2025-003'"),
+    ("CASEI('tl2025-003') = CASEI(code)", "cql2-text", "code = 'TL2025-003'", "code = 'tl2025-003'"),
+    ("CASEI(code) <> CASEI('tl2025-003')", "cql2-text", "code <> 'TL2025-003'", None),
+    ("CASEI(code) IN (CASEI('tl2025-001'), 'Tl2025-005')", "cql2-text", "code IN ('TL2025-001', 'TL2025-005')",
+     "code IN ('tl2025-001', 'Tl2025-005')"),
+    ("code IN (CASEI('tl2025-002'))", "cql2-text", "code = 'TL2025-002'", "code = 'tl2025-002'"),
+    ("CASEI(code) NOT IN ('tl2025-001')", "cql2-text", "code <> 'TL2025-001'", None),
+    ("CASEI(sector) IN ('LNG', '煤炭')", "cql2-text", "sector IN ('lng', 'coal')", None),
+    (casei_json("like", "name", "%lng%"), "cql2-json", "name ILIKE '%lng%'", "name LIKE '%lng%'"),
+    (casei_json("like", "code", "TL2025-00%", fold_values=False), "cql2-json", "code LIKE 'TL2025-00%'", None),
+    (casei_json("=", "code", "tl2025-004"), "cql2-json", "code = 'TL2025-004'", "code = 'tl2025-004'"),
+    (casei_json("<>", "code", "Tl2025-004", fold_values=False), "cql2-json", "code <> 'TL2025-004'", None),
+    (casei_json("in", "code", "tl2025-001", "TL2025-006"), "cql2-json", "code IN ('TL2025-001', 'TL2025-006')",
+     "code IN ('tl2025-001', 'TL2025-006')"),
+])
+def test_casei_compares_without_case_on_either_side_of_each_operator(layers_db, cql, lang, where, case_sensitive):
+    with layers_db.connect() as conn:
+        expected = codes(conn, where)
+        assert expected
+        assert matched(conn, {"filter": cql, "filter-lang": lang}) == expected
+        if case_sensitive is not None:  # the same comparison with case would select something else
+            assert codes(conn, case_sensitive) != expected
+
+
+def test_casei_values_are_bound_parameters(layers_db):
+    with layers_db.connect() as conn:
+        expr = project_filter(conn, {"filter": "CASEI(name) LIKE CASEI('%drop table%') OR "
+                                               "CASEI(code) IN ('x-secret', CASEI('y-secret'))"}, LAYERS)
+        sql = str(expr.compile())
+        assert "drop table" not in sql.lower() and "secret" not in sql
+        assert {"%drop table%", "x-secret", "y-secret"} <= set(expr.compile().params.values())
+        assert conn.execute(select(func.count()).select_from(Project).where(expr)).scalar() == 0
+
+
 def test_simple_parameters_and_cql2_combine_with_and(layers_db):
     with layers_db.connect() as conn:
         both = matched(conn, {"sector": "lng", "filter": "total_investment > 5000"})
@@ -123,6 +170,9 @@ def test_a_soft_deleted_project_is_never_matched(layers_db):
     ({"filter": "sector = '钢铁'"}, "filter", "green_aluminium"),
     ({"filter": "SOUNDEX(name) = 'x'"}, "filter", "not supported"),
     ({"filter": "start_year + 1 > 2024"}, "filter", "arithmetic"),
+    ({"filter": "CASEI(total_investment) = 5"}, "filter", "CASEI applies to text only"),
+    ({"filter": "ACCENTI(name) = ACCENTI('x')"}, "filter", "function accenti is not supported"),
+    ({"filter": "name LIKE code"}, "filter", "pattern must be text"),
     ({"filter": "sector = 'lng'", "filter-lang": "ecql"}, "filter-lang", "cql2-json"),
 ])
 def test_bad_input_names_the_parameter_and_what_is_allowed_in_chinese_and_english(layers_db, params, parameter,

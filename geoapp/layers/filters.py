@@ -217,6 +217,7 @@ COMPARISONS = {
     ast.Equal: "__eq__", ast.NotEqual: "__ne__", ast.LessThan: "__lt__", ast.LessEqual: "__le__",
     ast.GreaterThan: "__gt__", ast.GreaterEqual: "__ge__",
 }
+CASE_FUNCTIONS = ("casei", "lower", "upper")  # CQL2 CASEI arrives from pygeofilter as LOWER
 TYPE_NAMES = {"string": ("文字", "text"), "integer": ("整数", "an integer"), "number": ("数字", "a number"),
               "boolean": ("布尔值", "a boolean"), "datetime": ("时间", "a timestamp"), "date": ("日期", "a date")}
 
@@ -299,11 +300,9 @@ class _Cql2:
             return self.attribute(node)
         if isinstance(node, ast.Function):
             name = node.name.lower()
-            if name in ("lower", "upper", "casei") and len(node.arguments) == 1:
+            if name in CASE_FUNCTIONS and len(node.arguments) == 1:
                 inner, typ, _ = self.operand(node.arguments[0], want, None, prop)
-                if typ not in (None, "string"):
-                    raise self.error(f"{node.name} 只用于文字", f"{node.name} applies to text only")
-                return getattr(func, "upper" if name == "upper" else "lower")(inner), "string", None
+                return self.fold(inner, typ), "string", None
             if name == "bbox":
                 return self.geometry(node), "geometry", None
             raise self.error(f"不支持函数 {node.name}", f"function {node.name} is not supported",
@@ -318,15 +317,39 @@ class _Cql2:
             return sa.literal(node), None, None
         return sa.literal(self.literal(node, want, vocabulary, prop)), want, vocabulary
 
-    def pair(self, lhs: Any, rhs: Any) -> tuple[Any, Any]:
+    @staticmethod
+    def unwrap(node: Any) -> tuple[Any, bool]:
+        """The node inside CASEI/LOWER/UPPER wrappers, and whether there was one (the comparison then ignores case).
+
+        pygeofilter turns CQL2's CASEI into LOWER; a wrapper on either side makes the whole comparison
+        case-insensitive, so both sides are lowered in SQL and ``CASEI(name) LIKE 'A%'`` finds 'a…' too.
+        """
+        folded = False
+        while (isinstance(node, ast.Function) and node.name.lower() in CASE_FUNCTIONS
+               and len(node.arguments) == 1):
+            node, folded = node.arguments[0], True
+        return node, folded
+
+    def fold(self, expr: Any, typ: str | None) -> Any:
+        """lower() of a text side of a case-insensitive comparison (values stay bound parameters)."""
+        if typ not in (None, "string"):
+            raise self.error("CASEI 只用于文字", "CASEI applies to text only")
+        return func.lower(expr)
+
+    def pair(self, lhs: Any, rhs: Any, folded: bool = False) -> tuple[Any, Any]:
+        lhs, lfold = self.unwrap(lhs)
+        rhs, rfold = self.unwrap(rhs)
+        folded = folded or lfold or rfold
         if not isinstance(lhs, ast.Attribute | ast.Function) and isinstance(rhs, ast.Attribute | ast.Function):
-            right, left = self.pair(rhs, lhs)
+            right, left = self.pair(rhs, lhs, folded)
             return left, right
         left, ltype, lvocab = self.operand(lhs)
         name = getattr(lhs, "name", "") if isinstance(lhs, ast.Attribute) else ""
         right, rtype, _ = self.operand(rhs, ltype, lvocab, name)
         if ltype and rtype and ltype != rtype and {ltype, rtype} != {"integer", "number"}:
             raise self.error(f"无法比较 {ltype} 与 {rtype}", f"cannot compare {ltype} with {rtype}")
+        if folded:
+            return self.fold(left, ltype), self.fold(right, rtype)
         return left, right
 
     def __call__(self, node: Any) -> ColumnElement[bool]:
@@ -340,23 +363,41 @@ class _Cql2:
             left, right = self.pair(node.lhs, node.rhs)
             return getattr(left, COMPARISONS[type(node)])(right)
         if isinstance(node, ast.Between):
-            col, typ, _ = self.operand(node.lhs)
-            name = getattr(node.lhs, "name", "")
-            low = self.literal(node.low, typ, None, name) if typ else node.low
-            high = self.literal(node.high, typ, None, name) if typ else node.high
+            lhs, folded = self.unwrap(node.lhs)
+            col, typ, _ = self.operand(lhs)
+            name = getattr(lhs, "name", "")
+            low = sa.literal(self.literal(node.low, typ, None, name) if typ else node.low)
+            high = sa.literal(self.literal(node.high, typ, None, name) if typ else node.high)
+            if folded:
+                col, low, high = self.fold(col, typ), func.lower(low), func.lower(high)
             expr = col.between(low, high)
             return sa.not_(expr) if node.not_ else expr
         if isinstance(node, ast.In):
-            col, typ, vocab = self.operand(node.lhs)
-            name = getattr(node.lhs, "name", "")
-            items = [self.literal(v, typ, vocab, name) if typ else v for v in node.sub_nodes]
+            lhs, folded = self.unwrap(node.lhs)
+            subs = [self.unwrap(v) for v in node.sub_nodes]
+            folded = folded or any(f for _, f in subs)
+            col, typ, vocab = self.operand(lhs)
+            name = getattr(lhs, "name", "")
+            if folded:
+                col = self.fold(col, typ)
+                items: list[Any] = [self.fold(*self.operand(v, typ, vocab, name)[:2]) for v, _ in subs]
+            else:
+                items = [self.literal(v, typ, vocab, name) if typ else v for v, _ in subs]
             return col.not_in(items) if node.not_ else col.in_(items)
         if isinstance(node, ast.Like):
-            col, typ, _ = self.operand(node.lhs)
-            if typ not in (None, "string") or not isinstance(node.pattern, str):
+            lhs, lfold = self.unwrap(node.lhs)
+            pattern, pfold = self.unwrap(node.pattern)
+            col, typ, _ = self.operand(lhs)
+            if typ not in (None, "string"):
                 raise self.error("LIKE 只用于文字属性", "LIKE applies to text properties only")
-            like = col.ilike if node.nocase else col.like
-            expr = like(node.pattern, escape="\\")  # CQL2 wildcards are SQL's: % any, _ one, \ escapes
+            if not isinstance(pattern, str):
+                raise self.error(f"LIKE 的模式须是文字，收到 {pattern!r}",
+                                 f"the LIKE pattern must be text, got {pattern!r}")
+            # CQL2 wildcards are SQL's: % any, _ one, \ escapes; the pattern is a bound parameter
+            if lfold or pfold or node.nocase:
+                expr = func.lower(col).like(func.lower(sa.literal(pattern)), escape="\\")
+            else:
+                expr = col.like(sa.literal(pattern), escape="\\")
             return sa.not_(expr) if node.not_ else expr
         if isinstance(node, ast.IsNull):
             col, _, _ = self.operand(node.lhs)
