@@ -148,6 +148,49 @@ def clip_area_wkt(conn: Connection, name: str) -> str:
     return wkt
 
 
+def clip_edges(conn: Connection, area_wkt: str) -> None:
+    """Keep only the roads inside the area: edges outside go, edges crossing the boundary are cut at it.
+
+    A cut piece keeps its class and speed (cost scaled by the length kept); its end on the boundary becomes a
+    new vertex with a negative id (OSM node ids are positive), so the graph stays consistent.
+    """
+    params = {"w": area_wkt}
+    conn.execute(text("""
+        CREATE TEMP TABLE _clip ON COMMIT DROP AS SELECT ST_GeomFromText(:w, 4326) AS g
+    """), params)
+    conn.execute(text("DELETE FROM road_edges e USING _clip c WHERE NOT ST_Intersects(e.geom, c.g)"))
+    conn.execute(text("""
+        CREATE TEMP TABLE _pieces ON COMMIT DROP AS
+        SELECT e.id, e.source, e.target, e.cost, e.reverse_cost, e.length_m, e.highway, e.name, e.osm_id,
+               ST_StartPoint(e.geom) AS first, ST_EndPoint(e.geom) AS last, d.geom AS geom
+        FROM road_edges e CROSS JOIN _clip c
+        CROSS JOIN LATERAL ST_Dump(ST_CollectionExtract(ST_Intersection(e.geom, c.g), 2)) d
+        WHERE NOT ST_CoveredBy(e.geom, c.g)
+    """))
+    conn.execute(text("DELETE FROM road_edges e USING _clip c WHERE NOT ST_CoveredBy(e.geom, c.g)"))
+    conn.execute(text("""
+        CREATE TEMP TABLE _cut ON COMMIT DROP AS
+        SELECT p.*, ST_Length(p.geom::geography) AS kept_m,
+               CASE WHEN ST_DWithin(ST_StartPoint(p.geom), p.first, 1e-9) THEN p.source END AS new_source,
+               CASE WHEN ST_DWithin(ST_EndPoint(p.geom), p.last, 1e-9) THEN p.target END AS new_target,
+               -row_number() OVER (ORDER BY p.id, ST_AsBinary(p.geom)) AS piece
+        FROM _pieces p WHERE ST_Length(p.geom::geography) > 0
+    """))
+    conn.execute(text("""
+        INSERT INTO road_vertices (id, geom)
+        SELECT 2 * piece, ST_StartPoint(geom) FROM _cut WHERE new_source IS NULL
+        UNION ALL SELECT 2 * piece - 1, ST_EndPoint(geom) FROM _cut WHERE new_target IS NULL
+    """))
+    conn.execute(text("""
+        INSERT INTO road_edges (source, target, cost, reverse_cost, length_m, highway, name, osm_id, geom)
+        SELECT COALESCE(new_source, 2 * piece), COALESCE(new_target, 2 * piece - 1),
+               CASE WHEN cost < 0 THEN cost ELSE greatest(cost * kept_m / length_m, 0.1) END,
+               CASE WHEN reverse_cost < 0 THEN reverse_cost ELSE greatest(reverse_cost * kept_m / length_m, 0.1) END,
+               kept_m, highway, name, osm_id, geom
+        FROM _cut
+    """))
+
+
 def import_roads(conn: Connection, path: Path, clip_to: str | None = None) -> ImportSummary:
     """Replace the road network with the drivable roads of ``path``; all-or-nothing (run inside a transaction)."""
     path = Path(path)
@@ -174,8 +217,7 @@ def import_roads(conn: Connection, path: Path, clip_to: str | None = None) -> Im
                 copy.write_row([vid, f"SRID=4326;POINT({lon!r} {lat!r})"])
     loaded = len(edges)
     if clip_wkt:
-        conn.execute(text("DELETE FROM road_edges WHERE NOT ST_Intersects(geom, ST_GeomFromText(:w, 4326))"),
-                     {"w": clip_wkt})
+        clip_edges(conn, clip_wkt)
     # keep the largest strongly connected component (one-way streets respected)
     conn.execute(text("""
         CREATE TEMP TABLE _components ON COMMIT DROP AS
