@@ -62,9 +62,11 @@ class Watched:
         self.outside: list[str] = []
 
 
-@pytest.fixture
-def watched(browser: Browser) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+@contextmanager
+def watched_page(browser: Browser, **context_options) -> Iterator[Watched]:
+    """A new context and page (``context_options`` as for ``browser.new_context``) that records console errors and
+    aborts, and records, every request that tries to leave 127.0.0.1."""
+    context = browser.new_context(**context_options)
     page = context.new_page()
     w = Watched(page)
     page.on("console", lambda m: w.errors.append(m.text) if m.type == "error" else None)
@@ -79,5 +81,21 @@ def watched(browser: Browser) -> Iterator[Watched]:
             route.abort()
 
     page.route("**/*", guard)
-    yield w
-    context.close()
+    try:
+        yield w
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def watched(browser: Browser) -> Iterator[Watched]:
+    with watched_page(browser, viewport={"width": 1280, "height": 800}, locale="zh-CN") as w:
+        yield w
+
+
+@pytest.fixture
+def watched_phone(browser: Browser) -> Iterator[Watched]:
+    """The watched page on a phone: 390 × 844 CSS pixels, touch, mobile viewport."""
+    with watched_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                      device_scale_factor=3, locale="zh-CN") as w:
+        yield w

@@ -155,8 +155,9 @@ function filterChanged() {
 function renderLayerList() {
   const s = app.state;
   const bySector = app.stats?.by_sector || {};
+  const toggleHint = esc(t('sectorToggleHint'));
   const sectorRows = (app.vocab.sector || []).map((term) => `
-    <label><input type="checkbox" name="sector" value="${esc(term.code)}" ${shown('sector', term.code) ? 'checked' : ''}>
+    <label title="${toggleHint}"><input type="checkbox" name="sector" value="${esc(term.code)}" ${shown('sector', term.code) ? 'checked' : ''}>
       ${glyphSvg(term.icon, { color: term.color })}<span>${esc(label(term))}</span>
       <span class="count">${countOf(bySector[term.code])}</span></label>`).join('');
   const sizes = [null, ...app.classes].map((c) => {
@@ -176,6 +177,7 @@ function renderLayerList() {
     <div class="group" data-testid="legend-projects">
       <label class="group-title"><input type="checkbox" name="projects" ${s.projects !== '0' ? 'checked' : ''}>
         <span>${t('projects')}${app.mode === 'tiles' ? ` ${t('tiles')}` : ''}</span></label>
+      <p class="hint" data-testid="sector-toggle-hint">${toggleHint}</p>
       ${sectorRows}
       <div class="sizes">${sizes}</div>
       <p class="hint">${t('sizeLegend')}</p>
