@@ -398,3 +398,61 @@ def test_a_bulk_import_rebuilds_every_index_and_a_failed_one_keeps_them(empty_db
     assert indexes() == before
     with empty_db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM projects")).scalar() == 3
+
+
+def test_a_csv_row_after_a_quoted_cell_with_a_line_break_is_numbered_as_the_spreadsheet_shows_it(
+        empty_db, inner_points, tmp_path):
+    lon, lat = inner_points[HORQIN]
+    path = tmp_path / "multiline.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["项目编号", "项目名称", "旗县市区", "行业领域", "项目层级", "项目状态", "建设内容及规模",
+                    "经度", "纬度"])
+        w.writerow(["ML-1", "多行内容项目（合成数据）", "科区", "医药", "实施", "在建",
+                    "一期：厂房\n二期：仓库\n三期：道路", lon, lat])
+        w.writerow(["ML-2", "行业写错的项目（合成数据）", "科区", "钢铁", "实施", "在建", "", lon, lat])
+    assert path.read_text(encoding="utf-8").count("\n") == 5   # 3 records on 5 physical lines
+    report = run_import(empty_db, path)
+    [problem] = report.problems
+    assert problem.row == 3 and problem.column == "行业领域" and problem.value == "钢铁"
+
+
+def test_a_row_with_a_bad_cell_still_gets_its_point_and_code_checked(demo_db, inner_points, tmp_path):
+    horqin = inner_points[HORQIN]
+    path = write_xlsx(tmp_path / "both.xlsx", [
+        row(1, "扎旗", horqin, 产业类别="钢铁"),                                  # 4 bad sector + wrong banner
+        row(2, "北京市", (horqin[1], horqin[0])),                                # 5 unknown banner + swapped
+        row(3, "扎旗", inner_points[JARUD], 项目编号="TL2025-001", 库别="不存在"),  # 6 bad tier + code in the database
+        row(4, "科区", (116.397, 39.909), 项目编号="TL2025-002"),                 # 7 outside the city + in the database
+    ])
+    before = state(demo_db)
+    report = run_import(demo_db, path)
+    assert state(demo_db) == before
+    found = problems(report)
+    assert len(found[4]) == 2 and "未知的行业领域" in found[4][0]
+    assert "位于科尔沁区" in found[4][1] and "不在所填的扎鲁特旗内" in found[4][1]
+    assert len(found[5]) == 2 and "未知的旗县市区" in found[5][0] and "填反" in found[5][1]
+    assert len(found[6]) == 2 and "未知的项目层级" in found[6][0] and "已存在" in found[6][1]
+    assert len(found[7]) == 2 and "不在通辽市范围内" in found[7][0] and "已存在" in found[7][1]
+
+
+@pytest.mark.parametrize("typed", [2025.03, 2025.3, 2025.12, "2025.03", "2025年3月", "2025-03", "2025/3", 2025])
+def test_a_start_year_typed_as_year_dot_month_or_year_and_month_text_is_that_year(typed):
+    from geoapp.ingest.values import year
+    assert year(typed) == 2025
+
+
+@pytest.mark.parametrize("typed", [2025.13, 2025.123, 2025.001, "2025年13x"])
+def test_a_decimal_that_is_not_year_dot_month_is_refused(typed):
+    from geoapp.ingest.values import CellError, year
+    with pytest.raises(CellError):
+        year(typed)
+
+
+def test_a_start_year_cell_typed_as_a_decimal_imports_as_that_year(empty_db, inner_points, tmp_path):
+    path = write_xlsx(tmp_path / "y.xlsx", [row(1, "科区", inner_points[HORQIN], 开工时间=2025.03),
+                                             row(2, "科区", inner_points[HORQIN], 开工时间=2024.1, 竣工年份=2026.12)])
+    report = run_import(empty_db, path)
+    assert report.ok, report.text()
+    assert stored(empty_db, "IMP-001")["start_year"] == 2025
+    assert (stored(empty_db, "IMP-002")["start_year"], stored(empty_db, "IMP-002")["end_year"]) == (2024, 2026)

@@ -152,6 +152,7 @@ class CheckedRow:
     raw: dict[str, object]   # field → the cell as read (blank strings as None), for spatial messages
     raw_lon: float
     raw_lat: float
+    ok: bool = True          # False: a cell failed; the point is still checked so the report lists every problem
 
 
 _MISSING = object()
@@ -210,7 +211,11 @@ class RowChecker:
         return year
 
     def check(self, row_no: int, cells: list, report: Callable[[Problem], None]) -> CheckedRow | None:
-        """One row → values to store (WGS84 conversion comes later, per chunk), or None with problems reported."""
+        """One row → values to store (WGS84 conversion comes later, per chunk), or None when the point is unreadable.
+
+        A row with a bad cell but a readable point comes back with ``ok`` False: its point still gets the spatial
+        checks (the named division's only when the division resolved), and it is never stored.
+        """
         ctx = self.ctx
         raw = self._raw(cells)
         get = raw.get
@@ -330,9 +335,9 @@ class RowChecker:
                     "write coordinates as 'lon,lat', e.g. 122.24,43.65")
             else:
                 lon, lat = pair
-        if not ok or lon is None or lat is None:
+        if lon is None or lat is None:
             return None
-        return CheckedRow(row_no, out, raw, lon, lat)
+        return CheckedRow(row_no, out, raw, lon, lat, ok)
 
 
 def _coord_header(row: CheckedRow, headers: dict[str, str]) -> tuple[str, str]:
@@ -346,7 +351,11 @@ def _coord_header(row: CheckedRow, headers: dict[str, str]) -> tuple[str, str]:
 
 
 def check_points(chunk: list[CheckedRow], checker: RowChecker, report: Callable[[Problem], None]) -> list[dict]:
-    """Convert a chunk's points to WGS84 and keep the rows whose point lies in the city and its named division."""
+    """Convert a chunk's points to WGS84 and keep the good rows whose point lies in the city and its named division.
+
+    Rows that failed a cell check are checked too (for the report) but never kept; a row whose division did not
+    resolve gets the city-wide checks only.
+    """
     if not chunk:
         return []
     ctx = checker.ctx
@@ -355,14 +364,16 @@ def check_points(chunk: list[CheckedRow], checker: RowChecker, report: Callable[
     valid = (np.abs(raw_lat) <= 90) & (np.abs(raw_lon) <= 180)
     lon, lat = to_wgs84(ctx.crs, np.where(valid, raw_lon, 0.0), np.where(valid, raw_lat, 0.0))
     divisions = ctx.divisions
-    named = np.array([r.values["division_code"] for r in chunk])
+    named = np.array([r.values.get("division_code") or "" for r in chunk])
     in_named = valid.copy()
     zone = np.zeros(len(chunk), dtype=bool)
     for code in np.unique(named):
         sel = named == code
-        boundary = divisions.by_code[code].boundary
+        boundary = divisions.by_code[code].boundary if code else None
         if boundary is None:
-            zone[sel] = True  # a zone without an official polygon: the city check is all that can be done
+            # A zone without an official polygon, or a division that did not resolve (already reported): the city
+            # check is all that can be done.
+            zone[sel] = True
             continue
         in_named[sel] &= shapely.contains_xy(boundary, lon[sel], lat[sel])
     # Only points not in their named division (and zone points) need the city-wide test.
@@ -372,6 +383,8 @@ def check_points(chunk: list[CheckedRow], checker: RowChecker, report: Callable[
     good = in_city & (in_named | zone)
     out: list[dict] = []
     for i in np.flatnonzero(good):
+        if not chunk[i].ok:
+            continue
         row = chunk[i].values
         row["lon"], row["lat"] = float(lon[i]), float(lat[i])
         out.append(row)

@@ -117,8 +117,9 @@ def import_table(conn: Connection, table: Table, layers_dir: Path, options: Impo
     chunks = _threaded(engine, rows, header, ctx, report) if engine is not None else _checked_chunks(
         rows, header, ctx, report)
     for chunk in chunks:
-        stage_projects(conn, chunk, fresh=True)
+        stage_projects(conn, chunk.rows, fresh=True)
         _check_against_table(conn, header, options, ctx, late.append)
+        _check_against_table(conn, header, options, ctx, late.append, chunk.failed)
         if report.ok and not late:
             if options.update:
                 _match_stored(conn, ctx)
@@ -137,8 +138,14 @@ def import_table(conn: Connection, table: Table, layers_dir: Path, options: Impo
 _DONE = object()
 
 
+@dataclass
+class Chunk:
+    rows: list[dict]                 # rows that passed every check, ready for COPY
+    failed: list[tuple[int, str]]    # (row, code) of rows that failed: their codes are still checked in the table
+
+
 def _threaded(engine: Engine, rows: Iterable[tuple[int, list]], header: HeaderMap, ctx: RowContext,
-              report: ImportReport) -> Iterator[list[dict]]:
+              report: ImportReport) -> Iterator[Chunk]:
     """The checked chunks, produced by a thread (two ahead at most, so memory stays flat)."""
     chunks: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
@@ -236,12 +243,20 @@ def _is_blank_or_total(cells: list, report: ImportReport, row_no: int) -> bool:
 
 
 def _checked_chunks(rows: Iterable[tuple[int, list]], header: HeaderMap, ctx: RowContext,
-                    report: ImportReport) -> Iterator[list[dict]]:
-    """Rows that pass every check, chunk by chunk, ready for COPY; problems go to the report."""
+                    report: ImportReport) -> Iterator[Chunk]:
+    """Rows that pass every check, chunk by chunk, ready for COPY, with the codes of the rows that did not (the
+    table check sees those too, so the report lists every problem); problems go to the report."""
     seen: dict[str, int] = {}
     checker = RowChecker(header.columns, ctx)
     code_column = checker.columns["code"]
     chunk: list[CheckedRow] = []
+    codes: list[tuple[int, str]] = []  # (row, code) of this chunk's rows, repeated codes left out
+
+    def flush() -> Chunk:
+        good = check_points(chunk, checker, report.add)
+        staged = {r["row_no"] for r in good}
+        return Chunk(good, [(n, c) for n, c in codes if n not in staged])
+
     for row_no, cells in rows:
         if _is_blank_or_total(cells, report, row_no):
             continue
@@ -255,13 +270,16 @@ def _checked_chunks(rows: Iterable[tuple[int, list]], header: HeaderMap, ctx: Ro
             if first != row_no:
                 report.add(Problem(row_no, code_column.header, code, f"项目编号与第 {first} 行重复",
                                    f"the project code repeats row {first}", "code"))
-                continue
+                if checked is not None:
+                    checked.ok = False   # never stored, but its point is still checked
+            else:
+                codes.append((row_no, code))
         if checked is not None:
             chunk.append(checked)
-        if len(chunk) >= CHUNK:
-            yield check_points(chunk, checker, report.add)
-            chunk = []
-    yield check_points(chunk, checker, report.add)
+        if len(chunk) >= CHUNK or len(codes) >= CHUNK:
+            yield flush()
+            chunk, codes = [], []
+    yield flush()
 
 
 # The stored row of each staged code, looked up through the code's unique index (a plain join lets the planner
@@ -270,26 +288,35 @@ _STORED = ("CROSS JOIN LATERAL (SELECT p.division_code, p.deleted_at FROM projec
 
 
 def _check_against_table(conn: Connection, header: HeaderMap, options: ImportOptions, ctx: RowContext,
-                         add: Callable[[Problem], None]) -> None:
-    """Problems only the database can see: codes already there (without --update), deleted, or not yours."""
+                         add: Callable[[Problem], None], failed: list[tuple[int, str]] | None = None) -> None:
+    """Problems only the database can see: codes already there (without --update), deleted, or not yours.
+
+    The staged rows by default; with ``failed``, the (row, code) pairs of rows that failed other checks.
+    """
     column = next(c for c in header.columns if c.field == "code").header
+    load, params = "_project_load l ", {}
+    if failed is not None:
+        if not failed:
+            return
+        load = "unnest(CAST(:rows AS int[]), CAST(:codes AS text[])) AS l(row_no, code) "
+        params = {"rows": [n for n, _ in failed], "codes": [c for _, c in failed]}
     if not options.update:
         for row_no, code in conn.execute(text(
-            "SELECT l.row_no, l.code FROM _project_load l " + _STORED + " ORDER BY l.row_no"
-        )):
+            "SELECT l.row_no, l.code FROM " + load + _STORED + " ORDER BY l.row_no"
+        ), params):
             add(Problem(row_no, column, code, "项目编号已存在于数据库中（如需更新已有项目，请使用 --update）",
                                "the project code already exists (use --update to change existing projects)", "code"))
         return
     for row_no, code in conn.execute(text(
-        "SELECT l.row_no, l.code FROM _project_load l " + _STORED + " WHERE p.deleted_at IS NOT NULL ORDER BY l.row_no"
-    )):
+        "SELECT l.row_no, l.code FROM " + load + _STORED + " WHERE p.deleted_at IS NOT NULL ORDER BY l.row_no"
+    ), params):
         add(Problem(row_no, column, code, "该项目已被删除，需由管理员恢复后才能更新",
                            "this project was deleted; an admin must restore it before it can be updated", "code"))
     if options.allowed_divisions is not None:
         for row_no, code, division in conn.execute(text(
-            "SELECT l.row_no, l.code, p.division_code FROM _project_load l " + _STORED
+            "SELECT l.row_no, l.code, p.division_code FROM " + load + _STORED
             + " WHERE NOT (p.division_code = ANY(:allowed)) ORDER BY l.row_no"
-        ), {"allowed": sorted(options.allowed_divisions)}):
+        ), {**params, "allowed": sorted(options.allowed_divisions)}):
             add(Problem(row_no, column, code, f"该项目属于{ctx.divisions.name(division)}，您无权修改",
                                f"this project belongs to {ctx.divisions.name(division, 'en')}; you may not change it",
                                "code"))

@@ -125,8 +125,8 @@ def _csv(path: Path) -> Table:
         with open(path, encoding=encoding, newline="") as fh:
             reader = csv.reader(fh, delimiter=delimiter)
             try:
-                for cells in reader:
-                    yield reader.line_num, cells
+                # Records, not physical lines: a quoted cell with a line break is still one spreadsheet row.
+                yield from enumerate(reader, start=1)
             except UnicodeDecodeError:
                 raise ReadError(f"第 {reader.line_num + 1} 行附近的字节不是 {encoding} 编码",
                                 f"bytes near line {reader.line_num + 1} are not {encoding}") from None

@@ -92,13 +92,11 @@ def money(value: object, factor: float) -> float:
 
 
 def year(value: object) -> int:
-    """2025, 2025.0, '2025年', '2025年3月', '2025-03', a date cell → 2025."""
+    """2025, 2025.0, 2025.03, '2025年', '2025年3月', '2025-03', '2025/3', a date cell → 2025."""
     if isinstance(value, datetime | date):
         out = value.year
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        if not float(value).is_integer():
-            raise CellError("年份应为四位整数", "a year must be a four-digit whole number")
-        out = int(value)
+        out = _numeric_year(value)
     else:
         match = _YEAR.match(str(value))
         if not match:
@@ -107,6 +105,17 @@ def year(value: object) -> int:
     if not MIN_YEAR <= out <= MAX_YEAR:
         raise CellError(f"年份应在 {MIN_YEAR}–{MAX_YEAR} 之间", f"a year must lie between {MIN_YEAR} and {MAX_YEAR}")
     return out
+
+
+def _numeric_year(value: int | float) -> int:
+    """A number cell: 2025, or year.month as Excel users type it (2025.3 or 2025.03 = 2025年3月)."""
+    if float(value).is_integer():
+        return int(value)
+    whole, _, fraction = repr(float(value)).partition(".")
+    if "e" in fraction or len(fraction) > 2 or not 1 <= int(fraction) <= 12:
+        raise CellError("年份应为四位整数或“年.月”（如 2025 或 2025.03）",
+                        "a year must be a four-digit whole number or year.month (e.g. 2025 or 2025.03)")
+    return int(whole)
 
 
 COORD_SOURCES = {"wgs84": "wgs84", "wgs-84": "wgs84", "gps": "wgs84", "cgcs2000": "cgcs2000", "gcj02": "gcj02",
