@@ -43,6 +43,8 @@ def test_conformance_declares_core_geojson_oas30_and_cql2_filtering(client):
                    "ogcapi-features-1/1.0/conf/oas30", "ogcapi-features-3/1.0/conf/filter",
                    "cql2/1.0/conf/cql2-text", "cql2/1.0/conf/cql2-json"):
         assert any(c.endswith(suffix) for c in classes), suffix
+    assert any(c.endswith("cql2/1.0/conf/case-insensitive-comparison") for c in classes)
+    assert not any("accent-insensitive" in c for c in classes)  # ACCENTI is refused, so it is not advertised
 
 
 def test_the_api_document_is_openapi_3_0_with_the_yaml_filters(client):
@@ -113,6 +115,12 @@ def test_a_feature_carries_the_stored_values_and_position(client, layers_db):
     ({"bbox": "120,43,121.5,44", "tier": "planning"},
      "tier = 'planning' AND ST_Intersects(geom, ST_MakeEnvelope(120, 43, 121.5, 44, 4326))"),
     ({"investment_class": "1y"}, "total_investment >= 100000"),
+    ({"investment_class": "5y"}, "total_investment >= 500000"),
+    ({"status": "在建"}, "status = 'construction'"),
+    ({"status": "construction,suspended"}, "status IN ('construction', 'suspended')"),
+    ({"status": ""}, "true"),  # an empty form field filters nothing
+    ({"filter": "CASEI(name) LIKE '%Lng%' OR CASEI(code) IN ('tl2025-002')"},
+     "name ILIKE '%lng%' OR code = 'TL2025-002'"),
     ({"min_investment": "1000", "max_investment": "2000"}, "total_investment BETWEEN 1000 AND 2000"),
     ({"start_year": "2022"}, "start_year = 2022"),
     ({"q": "铝"}, "name LIKE '%铝%' OR company LIKE '%铝%'"),
@@ -127,6 +135,27 @@ def test_item_filters_return_exactly_the_matching_projects(client, layers_db, pa
     body = client.get("/collections/projects/items", params={**params, "limit": 1000}).json()
     assert body["numberMatched"] == len(expected)
     assert [f["id"] for f in body["features"]] == expected
+
+
+def test_casei_over_http_ignores_case_where_a_plain_comparison_does_not(client, layers_db):
+    expected = db_codes(layers_db, "lower(code) LIKE 'tl2025-00%'")
+    assert expected and not db_codes(layers_db, "code LIKE 'tl2025-00%'")
+    body = client.get("/collections/projects/items", params={"filter": "CASEI(code) LIKE 'tl2025-00%'"}).json()
+    assert [f["id"] for f in body["features"]] == expected
+    json_filter = json.dumps({"op": "like", "args": [{"op": "casei", "args": [{"property": "code"}]},
+                                                     {"op": "casei", "args": ["tl2025-00%"]}]})
+    body = client.get("/collections/projects/items", params={"filter": json_filter, "filter-lang": "cql2-json"}).json()
+    assert [f["id"] for f in body["features"]] == expected
+
+
+def test_limit_accepts_the_maximum_10000_and_refuses_10001_naming_limit(client, layers_db):
+    response = client.get("/collections/projects/items", params={"limit": 10000})
+    assert response.status_code == 200
+    assert response.json()["numberReturned"] == len(db_codes(layers_db)) == 408
+    response = client.get("/collections/projects/items", params={"limit": 10001})
+    assert response.status_code == 400
+    assert response.json()["parameter"] == "limit"
+    assert "limit" in response.json()["description"] and "10000" in response.json()["description"]
 
 
 def test_sortby_and_properties_shape_the_page(client, layers_db):
@@ -147,6 +176,11 @@ def test_the_divisions_layer_counts_the_projects_matching_the_filter(client, lay
         sums = dict(conn.execute(text(
             "SELECT division_code, coalesce(sum(total_investment), 0) FROM projects WHERE deleted_at IS NULL "
             "AND sector = 'lng' AND tier = 'implementation' GROUP BY 1")).all())
+        by_sector: dict[str, dict[str, int]] = {}
+        for division, sector, n in conn.execute(text(
+                "SELECT division_code, sector, count(*) FROM projects WHERE deleted_at IS NULL AND sector = 'lng' "
+                "AND tier = 'implementation' GROUP BY 1, 2")):
+            by_sector.setdefault(division, {})[sector] = n
     assert body["numberMatched"] == 9
     assert sum(counts.values()) > 0
     for feature in body["features"]:
@@ -154,8 +188,24 @@ def test_the_divisions_layer_counts_the_projects_matching_the_filter(client, lay
         assert props["project_count"] == counts.get(feature["id"], 0)
         assert props["total_investment"] == pytest.approx(float(sums.get(feature["id"], 0)))
         assert props["by_tier"] == ({"implementation": counts[feature["id"]]} if feature["id"] in counts else {})
+        assert props["by_sector"] == by_sector.get(feature["id"], {})
     zone = next(f for f in body["features"] if f["id"] == "150571")
     assert zone["geometry"] is None
+
+
+def test_the_divisions_layer_groups_the_matching_projects_by_sector_as_sql_does(client, layers_db):
+    body = client.get("/collections/divisions/items", params={"tier": "implementation", "min_investment": "1000"})
+    expected: dict[str, dict[str, int]] = {}
+    with layers_db.connect() as conn:
+        for division, sector, n in conn.execute(text(
+                "SELECT division_code, sector, count(*) FROM projects WHERE deleted_at IS NULL "
+                "AND tier = 'implementation' AND total_investment >= 1000 GROUP BY 1, 2")):
+            expected.setdefault(division, {})[sector] = n
+    assert max(len(sectors) for sectors in expected.values()) > 1, "the filter should leave several sectors"
+    features = body.json()["features"]
+    assert {f["id"]: f["properties"]["by_sector"] for f in features if f["properties"]["by_sector"]} == expected
+    for feature in features:
+        assert feature["properties"]["project_count"] == sum(expected.get(feature["id"], {}).values())
 
 
 def test_csv_and_xlsx_give_the_same_query_with_chinese_headers(client, layers_db):
