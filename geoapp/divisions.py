@@ -8,7 +8,9 @@ without a polygon) comes from ``layers/vocabularies/divisions.yaml``.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -140,6 +142,54 @@ def resolve_division(conn: Connection, value: str) -> str | None:
     """The code of a division given as code, official name or a short form (科左中旗 → 150521)."""
     value = str(value).strip()
     return conn.execute(RESOLVE, {"v": value}).scalar() if value else None
+
+
+_PROVINCE_SUFFIX = re.compile(r"(?:维吾尔|壮族|回族)?自治区$|省$|市$")
+
+
+@cache
+def _place_prefixes(city_code: str) -> tuple[str, ...]:
+    """What a place text may start with before the division: the province and the city, full and short
+    (内蒙古自治区, 内蒙古, 通辽市, 通辽), longest first."""
+    forms: set[str] = set()
+    province_gb = f"156{city_code[:2]}0000"
+    for feature in _geojson("province"):
+        if str(feature["properties"]["gb"]) == province_gb:
+            name = feature["properties"]["name"]
+            forms |= {name, _PROVINCE_SUFFIX.sub("", name)}
+    try:
+        name = find_city(city_code)[1]
+        forms |= {name, name.rstrip("市盟州")}
+    except GeoappError:
+        pass
+    return tuple(sorted((f for f in forms if len(f) >= 2), key=len, reverse=True))
+
+
+def division_from_place(conn: Connection, place: str) -> str | None:
+    """The division a place text names at its start: 扎鲁特旗鲁北镇, 通辽市科尔沁区, 内蒙古通辽市开鲁县xx.
+
+    A 建设地点 cell names the division and then the town or park. Leading province and city names are dropped,
+    then the longest official name or short form the rest starts with wins (科尔沁左翼中旗 before 科尔沁).
+    Exact names stay resolve_division's job; this is the fallback for such place texts.
+    """
+    rest = "".join(str(place).split())
+    if not rest:
+        return None
+    rows = conn.execute(text("SELECT code, name, short_forms, parent_code FROM divisions")).all()
+    forms = sorted(((form, code) for code, name, short, _ in rows for form in (name, *(short or [])) if form),
+                   key=lambda pair: len(pair[0]), reverse=True)
+    prefixes = sorted({p for parent in {r[3] for r in rows if r[3]} for p in _place_prefixes(parent)},
+                      key=len, reverse=True)
+    while rest:
+        # The text as it stands first, so a division named after the city (通辽经济技术开发区) still matches.
+        code = next((code for form, code in forms if rest.startswith(form)), None)
+        if code is not None:
+            return code
+        prefix = next((p for p in prefixes if rest.startswith(p)), None)
+        if prefix is None:
+            return None
+        rest = rest[len(prefix):]
+    return None
 
 
 def division_at(conn: Connection, lon: float, lat: float) -> str | None:

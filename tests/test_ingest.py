@@ -456,3 +456,31 @@ def test_a_start_year_cell_typed_as_a_decimal_imports_as_that_year(empty_db, inn
     assert report.ok, report.text()
     assert stored(empty_db, "IMP-001")["start_year"] == 2025
     assert (stored(empty_db, "IMP-002")["start_year"], stored(empty_db, "IMP-002")["end_year"]) == (2024, 2026)
+
+
+def test_a_construction_site_column_names_the_division_at_the_start_of_a_place_text(
+        empty_db, inner_points, tmp_path):
+    from geoapp.divisions import division_from_place, resolve_division
+    places = [("扎鲁特旗鲁北镇", JARUD), ("通辽市科尔沁区", HORQIN), ("内蒙古通辽市开鲁县开鲁镇工业园", KAILU),
+              ("内蒙古自治区通辽市科左后旗甘旗卡镇", HOUQI), ("科尔沁左翼中旗保康镇", "150521")]
+    path = tmp_path / "site.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["项目编号", "项目名称", "建设地点", "行业领域", "项目层级", "项目状态", "经度", "纬度"])
+        for i, (place, code) in enumerate(places):
+            w.writerow([f"S-{i}", f"建设地点项目{i}（合成数据）", place, "医药", "实施", "在建", *inner_points[code]])
+    report = run_import(empty_db, path)
+    assert report.ok, report.text()
+    for i, (_, code) in enumerate(places):
+        assert stored(empty_db, f"S-{i}")["division_code"] == code
+
+    with empty_db.connect() as conn:
+        assert resolve_division(conn, "扎鲁特旗鲁北镇") is None          # exact names only, as before
+        assert division_from_place(conn, "通辽经济技术开发区管委会") == "150571"
+    path.write_text("项目编号,项目名称,建设地点,行业领域,项目层级,项目状态,经度,纬度\n"
+                    f"S-9,外市项目（合成数据）,赤峰市红山区,医药,实施,在建,{inner_points[HORQIN][0]},"
+                    f"{inner_points[HORQIN][1]}\n", encoding="utf-8")
+    report = run_import(empty_db, path)
+    [problem] = report.problems
+    assert problem.row == 2 and problem.column == "建设地点" and problem.value == "赤峰市红山区"
+    assert "未知的旗县市区" in problem.zh and "扎鲁特旗" in problem.zh and "科尔沁左翼中旗" in problem.zh

@@ -18,7 +18,7 @@ import shapely
 from pyproj import Transformer
 from sqlalchemy import Connection, text
 
-from geoapp.divisions import find_city, resolve_division
+from geoapp.divisions import division_from_place, find_city, resolve_division
 from geoapp.ingest import values
 from geoapp.ingest.coords import parse_degrees, parse_pair, to_wgs84
 from geoapp.ingest.headers import FIELD_TITLES, REQUIRED, Column
@@ -77,7 +77,8 @@ class Divisions:
         return cls(by_code, city_name, conn)
 
     def resolve(self, value: str) -> str | None:
-        """Code of a division written as code, official name, short form (via resolve_division) or English name."""
+        """Code of a division written as code, official name, short form (via resolve_division), English name, or a
+        place text that starts with one (division_from_place)."""
         key = value.strip()
         if key not in self._resolved:
             code = resolve_division(self.conn, key)
@@ -85,6 +86,8 @@ class Divisions:
                 folded = key.casefold()
                 code = next((d.code for d in self.by_code.values() if d.name_en and d.name_en.casefold() == folded),
                             None)
+            if code is None:
+                code = division_from_place(self.conn, key)   # a 建设地点 such as 扎鲁特旗鲁北镇
             self._resolved[key] = code
         return self._resolved[key]
 
