@@ -484,3 +484,33 @@ def test_a_construction_site_column_names_the_division_at_the_start_of_a_place_t
     [problem] = report.problems
     assert problem.row == 2 and problem.column == "建设地点" and problem.value == "赤峰市红山区"
     assert "未知的旗县市区" in problem.zh and "扎鲁特旗" in problem.zh and "科尔沁左翼中旗" in problem.zh
+
+
+# Every header form issue #4 names, as clerks write them (half- and full-width brackets), with what it must mean:
+# (header, field, unit factor to 万元, plan year).
+ISSUE_HEADERS = [
+    ("项目编号", "code", 1.0, None), ("编号", "code", 1.0, None), ("项目名称", "name", 1.0, None),
+    ("旗县市区", "division", 1.0, None), ("所属地区", "division", 1.0, None), ("建设地点", "division", 1.0, None),
+    ("行业领域", "sector", 1.0, None), ("产业类别", "sector", 1.0, None), ("所属行业", "sector", 1.0, None),
+    ("项目阶段", "tier", 1.0, None), ("项目层级", "tier", 1.0, None), ("库别", "tier", 1.0, None),
+    ("建设内容及规模", "scope", 1.0, None),
+    ("总投资(亿元)", "total_investment", 10000.0, None), ("总投资（亿元）", "total_investment", 10000.0, None),
+    ("总投资(万元)", "total_investment", 1.0, None), ("总投资（万元）", "total_investment", 1.0, None),
+    ("年度计划投资", "planned_investment", 1.0, None), ("2025年计划投资", "planned_investment", 1.0, 2025),
+    ("2025年计划投资（亿元）", "planned_investment", 10000.0, 2025),
+    ("开工年份", "start_year", 1.0, None), ("开工时间", "start_year", 1.0, None), ("竣工年份", "end_year", 1.0, None),
+    ("项目单位", "company", 1.0, None), ("建设单位", "company", 1.0, None), ("责任单位", "responsible_unit", 1.0, None),
+    ("包联领导", "leader", 1.0, None), ("经度", "lon", 1.0, None), ("纬度", "lat", 1.0, None),
+    ("坐标", "coords", 1.0, None),
+]
+
+
+@pytest.mark.parametrize("header, field, factor, plan_year", ISSUE_HEADERS, ids=[h[0] for h in ISSUE_HEADERS])
+def test_every_header_variant_the_issue_names_maps_to_its_field_with_its_unit(header, field, factor, plan_year):
+    from geoapp.ingest.headers import map_headers, match_header
+    column = match_header(header, LAYERS)
+    assert column is not None, header
+    assert (column.field, column.factor, column.plan_year, column.header) == (field, factor, plan_year, header)
+    # Also in a row among other columns, padded as clerks pad them.
+    mapped = map_headers(["序号", f" {header} *", "备注"], 3, LAYERS)
+    assert [(c.index, c.field) for c in mapped.columns] == [(1, field)] and mapped.ignored == ["序号", "备注"]
