@@ -514,3 +514,19 @@ def test_every_header_variant_the_issue_names_maps_to_its_field_with_its_unit(he
     # Also in a row among other columns, padded as clerks pad them.
     mapped = map_headers(["序号", f" {header} *", "备注"], 3, LAYERS)
     assert [(c.index, c.field) for c in mapped.columns] == [(1, field)] and mapped.ignored == ["序号", "备注"]
+
+
+def test_a_development_zone_without_a_polygon_accepts_a_point_in_the_city_and_refuses_one_outside(
+        empty_db, inner_points, tmp_path):
+    path = write_xlsx(tmp_path / "zone.xlsx", [
+        row(1, "开发区", inner_points[HORQIN]),
+        row(2, "通辽经济技术开发区", (116.397, 39.909)),            # Beijing
+    ])
+    report = run_import(empty_db, path)
+    assert problems(report) == {5: ["坐标在中国境内但不在通辽市范围内"]}
+    assert report.problems[0].field == "coords"
+    good = write_xlsx(tmp_path / "zone-ok.xlsx", [row(1, "通辽经济技术开发区", inner_points[HORQIN])])
+    assert run_import(empty_db, good).ok
+    got = stored(empty_db, "IMP-001")
+    assert got["division_code"] == "150571"
+    assert (got["lon"], got["lat"]) == pytest.approx(inner_points[HORQIN])
