@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -169,6 +170,8 @@ def test_the_whole_demo_library_is_on_the_map(watched, server, webmap_db):
 def test_changing_a_filter_changes_markers_summary_and_url_and_reloading_restores_it(watched, server):
     page = open_map(watched, server)
     total = shown(page)
+    assert_summary_matches_stats(page, server, "")
+    summary_before = page.get_by_test_id("summary").inner_text()
     before = loads(page)
     page.locator("#f-tier input[value=implementation]").check()
     wait_reload(page, before)
@@ -176,7 +179,8 @@ def test_changing_a_filter_changes_markers_summary_and_url_and_reloading_restore
     expected = api_count(server, "tier=implementation")
     assert 0 < expected < total
     assert shown(page) == expected
-    assert page.get_by_test_id("summary-count").inner_text().replace(",", "") == str(expected)
+    assert_summary_matches_stats(page, server, "tier=implementation")
+    assert page.get_by_test_id("summary").inner_text() != summary_before
 
     before = loads(page)
     page.select_option("#f-investment_class", "1y")
@@ -184,6 +188,7 @@ def test_changing_a_filter_changes_markers_summary_and_url_and_reloading_restore
     expected2 = api_count(server, "tier=implementation&investment_class=1y")
     assert shown(page) == expected2 < expected
     assert "investment_class=1y" in page.url
+    assert_summary_matches_stats(page, server, "tier=implementation&investment_class=1y")
 
     page.reload()
     page.wait_for_function("Number(document.body.dataset.loaded) >= 1")
@@ -232,6 +237,9 @@ def test_the_language_switch_turns_the_interface_to_english_and_back(watched, se
     assert "Wind-power equipment" in page.locator("#layer-list").inner_text()
     assert "Projects" in page.get_by_test_id("summary").inner_text()
     assert "lang=en" in page.url
+    # English numbers: "1,234.5 亿 (123.45 bn yuan)", grouped the English way, chips and all
+    assert_summary_matches_stats(page, server, "", "en")
+    assert re.fullmatch(r"[\d,.]+ 亿 \([\d,.]+ bn yuan\)", page.get_by_test_id("summary-investment").inner_text())
     page.reload()
     page.wait_for_function("Number(document.body.dataset.loaded) >= 1")
     assert page.locator("h1").inner_text() == "Tongliao major-project map"
@@ -262,6 +270,21 @@ def test_a_project_popup_shows_its_card_and_links_to_its_json(watched, server):
     href = page.get_by_test_id("card-json").get_attribute("href")
     feature = httpx.get(f"{server}{href}").json()
     assert feature["properties"]["code"] == "TL2025-001"
+    p = feature["properties"]
+    # every row the issue lists is on the card, under its label, with the stored value
+    rows = dict(zip(card.locator("th").all_inner_texts(), card.locator("td").all_inner_texts(), strict=True))
+    for label_ in ("项目单位", "行业领域", "项目层级", "项目状态", "总投资", "建设年限", "建设内容", "责任单位",
+                   "包联领导", "位置精度", "来源"):
+        assert label_ in rows, (label_, rows)
+    assert card.locator("h3").inner_text() == p["name"]
+    for label_, key in (("项目单位", "company"), ("建设内容", "scope"), ("来源", "source")):
+        assert p[key] and rows[label_] == p[key], (label_, p[key])
+    for label_, key in (("责任单位", "responsible_unit"), ("包联领导", "leader")):  # unknown ones read "—"
+        assert rows[label_] == (p[key] or "—"), (label_, p[key])
+    years = "–".join(str(y) for y in (p["start_year"], p["end_year"]) if y is not None)
+    assert rows["建设年限"] == (years or "—")
+    assert rows["总投资"] == money_text(p["total_investment"]) == "67.2亿元"
+    assert page.get_by_test_id("card-json").inner_text() == "JSON 数据"
     assert watched.errors == []
 
 
@@ -366,19 +389,26 @@ def test_large_filters_draw_vector_tiles_and_a_click_opens_the_project(watched, 
     assert watched.errors == [] and watched.outside == []
 
 
-def test_the_map_is_usable_on_a_phone(browser, server):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.goto(server + "/")
-    page.wait_for_function("Number(document.body.dataset.loaded) >= 1")
+def test_the_map_is_usable_on_a_phone(watched_phone, server):
+    page = open_map(watched_phone, server, "q=%E6%89%8E%E5%93%88%E6%B7%96%E5%B0%94")  # 扎哈淖尔
     map_box = page.locator("#map").bounding_box()
     assert map_box["width"] >= 380 and map_box["height"] > 500
     assert not page.locator("#panel").evaluate("el => el.getBoundingClientRect().right > 0")
-    page.click("#panel-toggle")
-    page.wait_for_timeout(400)
-    assert page.locator("#panel").evaluate("el => el.getBoundingClientRect().left >= 0")
+    # an inspection team taps the project's marker and reads its card on the phone
+    page.evaluate("(() => { const m = geoapp.projects.cluster.getLayers()[0]; "
+                  "geoapp.map.setView(m.getLatLng(), 15, {animate: false}); })()")
+    page.wait_for_selector("#map .pm", timeout=10000)
+    page.locator("#map .pm").first.tap()
+    card = page.get_by_test_id("card")
+    card.wait_for()
+    assert "扎哈淖尔35万吨绿电铝项目" in card.inner_text()
+    box = card.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390  # the card fits the phone's width
+    page.locator("#panel-toggle").tap()
+    page.wait_for_function("document.querySelector('#panel').getBoundingClientRect().left >= 0")
     assert page.locator("#f-tier").is_visible()
-    context.close()
+    assert watched_phone.errors == []
+    assert watched_phone.outside == []
 
 
 def test_the_folium_export_opens_offline_and_shows_its_markers(browser, server, webmap_db, tmp_path):
