@@ -77,6 +77,10 @@ def test_anonymous_users_cannot_write_and_viewers_get_403(client, demo_db, accou
     assert client.patch("/projects/TL2025-001", json=body).status_code == 401
     assert client.post("/projects", json=body).status_code == 401
     assert client.delete("/projects/TL2025-001").status_code == 401
+    progress = client.post("/projects/TL2025-001/progress",
+                           json={"month": "2025-05", "progress_pct": 10, "investment_completed": 1})
+    assert progress.status_code == 401
+    assert client.get("/projects/TL2025-001/progress").json() == []
     denied = client.patch("/projects/TL2025-001", json=body, headers=accounts["viewer"])
     assert denied.status_code == 403 and denied.json()["detail"]["zh"] == "只读账号不能修改数据"
 

@@ -224,3 +224,42 @@ def test_an_upload_is_imported_all_or_nothing_with_a_json_report(client, demo_db
 
     odd = client.post("/imports", files={"file": ("notes.pdf", b"%PDF-1.4")}, headers=accounts["admin"])
     assert odd.status_code == 422 and "不支持的文件类型" in odd.json()["problems"][0]["reason"]
+
+
+def test_a_delete_with_a_stale_etag_gets_412_and_changes_nothing(client, created, accounts, empty_db):
+    code = created.json()["code"]
+    stale = created.headers["etag"]
+    patched = client.patch(f"/projects/{code}", json={"name": "先到的修改"},
+                           headers={**accounts["editor"], "If-Match": stale})
+    assert patched.status_code == 200 and patched.headers["etag"] != stale
+    before = state(empty_db)
+    late = client.delete(f"/projects/{code}", headers={**accounts["admin"], "If-Match": stale})
+    assert late.status_code == 412 and late.headers["etag"] == patched.headers["etag"]
+    assert "已被他人修改" in late.json()["detail"]["zh"]
+    assert state(empty_db) == before
+    assert client.get(f"/projects/{code}").json()["name"] == "先到的修改"
+
+
+def test_an_editor_of_two_divisions_edits_in_both_and_gets_403_in_a_third(client, empty_db, accounts, inner_points,
+                                                                         engine):
+    from geoapp.auth.accounts import add_user, issue_token
+    from tests.test_ingest import KAILU
+
+    with engine.begin() as conn:
+        add_user(conn, "editor2", "editor-pass-2", "editor", ["科区", "扎旗"])
+        two = {"Authorization": f"Bearer {issue_token(conn, 'editor2', 'test')}"}
+    for code, division, point in (("TW-1", "科区", HORQIN), ("TW-2", "扎旗", JARUD)):
+        made = client.post("/projects", json=new_project(inner_points[point], code=code, division=division),
+                           headers=two)
+        assert made.status_code == 201, made.text
+        edited = client.patch(f"/projects/{code}", json={"name": f"{division}改名（测试）"},
+                              headers={**two, "If-Match": made.headers["etag"]})
+        assert edited.status_code == 200 and edited.json()["name"] == f"{division}改名（测试）"
+    kailu = client.post("/projects", json=new_project(inner_points[KAILU], code="TW-3", division="开鲁"),
+                        headers=accounts["admin"])
+    before = state(empty_db)
+    assert client.post("/projects", json=new_project(inner_points[KAILU], code="TW-4", division="开鲁"),
+                       headers=two).status_code == 403
+    assert client.patch("/projects/TW-3", json={"name": "越权"},
+                        headers={**two, "If-Match": kailu.headers["etag"]}).status_code == 403
+    assert state(empty_db) == before
