@@ -177,6 +177,9 @@ def import_projects(
 
     from geoapp.ingest import ImportOptions, import_file
 
+    if lang is not None and lang not in ("zh", "en"):
+        raise typer.BadParameter(f"未知的语言“{lang}”；可用：zh、en / unknown language {lang!r}; use zh or en",
+                                 param_hint="--lang")
     settings = get_settings()
     lang = lang or settings.lang
     options = ImportOptions(crs=crs, sheet=sheet, dry_run=dry_run, update=update, actor=by)
@@ -242,6 +245,14 @@ def roads_import(
         typer.echo(f"已导入 / imported: {import_roads(conn, Path(file), clip_to)}")
 
 
+def _route_pair(item: str) -> tuple[str, str]:
+    """'北线=扎鲁特旗' → ('北线', '扎鲁特旗'); a per-route --end/--overnight item."""
+    route, sep, place = item.partition("=")
+    if not sep or not route.strip() or not place.strip():
+        raise GeoappError(f"'{item}' 应写成 路线=地点 / '{item}' should read route=place (北线=扎鲁特旗)")
+    return route.strip(), place.strip()
+
+
 @routes_app.command("plan")
 @user_errors
 def routes_plan(
@@ -254,8 +265,9 @@ def routes_plan(
     cql: str = typer.Option(None, "--filter", help="CQL2 text"),
     routes: int = typer.Option(2, "--routes"), days: int = typer.Option(1, "--days"),
     start: str = typer.Option(None, "--start", help="默认 通辽市人民政府; a place, division, code or 'lon,lat'"),
-    end: str = typer.Option(None, "--end"),
-    overnight: str = typer.Option(None, "--overnight", help="每晚住宿地，逗号分隔 / one place per night"),
+    end: str = typer.Option(None, "--end", help="终点; 各路线不同: 北线=扎鲁特旗,南线=奈曼旗 / per route"),
+    overnight: str = typer.Option(None, "--overnight", help="每晚住宿地，逗号分隔 / one place per night; "
+                                  "per route: 北线=扎鲁特旗/开鲁,南线=奈曼旗/开鲁"),
     day_start: str = typer.Option("08:00", "--day-start"), day_end: str = typer.Option("18:00", "--day-end"),
     lunch_minutes: int = typer.Option(60, "--lunch-minutes"),
     service_minutes: int = typer.Option(30, "--service-minutes"),
@@ -279,7 +291,14 @@ def routes_plan(
             "service_minutes": service_minutes, "must_visit": must_visit or [], "travel_model": travel_model,
             "start_date": start_date, "title": title}
     body |= {k: v for k, v in {"start": start, "end": end}.items() if v}
-    if overnight:
+    if end and "=" in end:
+        del body["end"]
+        body["end_by_route"] = dict(_route_pair(item) for item in end.split(",") if item.strip())
+    if overnight and "=" in overnight:
+        pairs = [_route_pair(item) for item in overnight.split(",") if item.strip()]
+        body["overnight_by_route"] = {route: [p.strip() for p in places.split("/") if p.strip()]
+                                      for route, places in pairs}
+    elif overnight:
         body["overnight"] = [p.strip() for p in overnight.split(",") if p.strip()]
     with open_database(settings).begin() as conn:
         planned = planner.plan(conn, parse_settings(body), settings.layers_dir)

@@ -86,3 +86,31 @@ def test_serve_loads_demo_data_into_an_empty_database_and_answers_health(empty_d
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_import_projects_dry_run_writes_nothing_update_writes_and_an_unknown_lang_is_refused(
+        demo_db, inner_points, tmp_path, database_url):
+    from tests.test_ingest import HORQIN, row, state, write_xlsx
+
+    env = {"GEOAPP_DATABASE_URL": database_url}
+    path = write_xlsx(tmp_path / "cli-dry.xlsx", [row(1, "科区", inner_points[HORQIN]),
+                                                   row(2, "科区", inner_points[HORQIN])])
+    before = state(demo_db)
+    dry = run("import", "projects", str(path), "--dry-run", **env)
+    assert dry.returncode == 0, dry.stderr
+    assert "试运行" in dry.stdout and "新增 2" in dry.stdout
+    assert state(demo_db) == before
+
+    first = run("import", "projects", str(path), "--update", **env)
+    assert first.returncode == 0, first.stderr
+    assert "新增 2" in first.stdout
+    with demo_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM projects WHERE code IN ('IMP-001', 'IMP-002')")).scalar() == 2
+    again = run("import", "projects", str(path), "--update", **env)
+    assert again.returncode == 0 and "新增 0" in again.stdout
+
+    after = state(demo_db)
+    wrong = run("import", "projects", str(path), "--lang", "fr", **env)
+    assert wrong.returncode == 2
+    assert "--lang" in wrong.stderr and "未知的语言“fr”" in wrong.stderr and "use zh or en" in wrong.stderr
+    assert state(demo_db) == after
