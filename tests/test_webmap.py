@@ -202,6 +202,73 @@ def test_changing_a_filter_changes_markers_summary_and_url_and_reloading_restore
     assert watched.errors == []
 
 
+RAMP = ["#fff5eb", "#fdd0a2", "#fdae6b", "#f16913", "#a63603"]  # static/js/divisions.js
+NO_DATA = "#f3f4f6"
+
+
+def expected_fills(server: str, query: str, measure: str) -> list[str]:
+    """The choropleth colour of every division for a filter: equal steps from 0 to the maximum, as the legend says."""
+    sep = "&" if query else ""
+    fc = httpx.get(f"{server}/collections/divisions/items?{query}{sep}limit=1000").json()
+    values = [float(f["properties"].get(measure) or 0) for f in fc["features"]]
+    top = max(values)
+    steps = [top * (i + 1) / len(RAMP) for i in range(len(RAMP))]
+    return sorted(NO_DATA if not v else RAMP[next(i for i, b in enumerate(steps) if v <= b)] for v in values)
+
+
+def drawn_fills(page: Page) -> list[str]:
+    return sorted(page.evaluate(
+        "[...document.querySelectorAll('#map .leaflet-overlay-pane path')].map(p => p.getAttribute('fill'))"))
+
+
+def test_the_layer_list_hides_a_sector_and_the_divisions_and_the_choropleth_switches_count_and_investment(
+        watched, server):
+    page = open_map(watched, server)
+    # the legend says that its sector toggles are the sector filter (summary and exports follow)
+    hint = page.get_by_test_id("sector-toggle-hint")
+    assert "行业筛选" in hint.inner_text() and "导出" in hint.inner_text()
+    assert page.locator("#layer-list label:has(input[name=sector])").first.get_attribute("title") == hint.inner_text()
+    sectors = [e["code"] for e in stats(server, "")["by_sector"]]
+    hidden = "wind_equipment"
+    before = loads(page)
+    page.locator(f"#layer-list input[name=sector][value={hidden}]").uncheck()
+    wait_reload(page, before)
+    rest = "sector=" + ",".join(c for c in sectors if c != hidden)
+    expected = api_count(server, rest)
+    assert 0 < expected == api_count(server, "") - api_count(server, f"sector={hidden}")
+    assert shown(page) == expected
+    assert page.locator(f"#map .pm[data-sector={hidden}]").count() == 0
+    assert_summary_matches_stats(page, server, rest)
+    assert hidden not in page.get_by_test_id("export-csv").get_attribute("href")
+
+    # the divisions layer off and on
+    polygons = page.locator("#map .leaflet-overlay-pane path")
+    n = polygons.count()
+    assert n >= 9
+    page.locator("#layer-list input[name=divisions]").uncheck()
+    assert polygons.count() == 0
+    assert parse_qs(urlparse(page.url).query)["divisions"] == ["0"]
+    page.locator("#layer-list input[name=divisions]").check()
+    assert polygons.count() == n
+
+    # the choropleth by count, then by investment: other fills, legend in 万元/亿元
+    by_count = expected_fills(server, rest, "project_count")
+    by_money = expected_fills(server, rest, "total_investment")
+    assert by_count != by_money
+    assert drawn_fills(page) == by_count
+    assert "元" not in page.locator("#layer-list .ramp-labels").inner_text()
+    page.locator("#layer-list input[name=choro][value=investment]").check()
+    assert drawn_fills(page) == by_money
+    labels = page.locator("#layer-list .ramp-labels span").all_inner_texts()
+    fc = httpx.get(f"{server}/collections/divisions/items?{rest}&limit=1000").json()
+    top = max(float(f["properties"]["total_investment"] or 0) for f in fc["features"])
+    assert labels == ["0万元", money_text(top)] and top >= 10000 and labels[1].endswith("亿元")
+    assert parse_qs(urlparse(page.url).query)["choro"] == ["investment"]
+    page.locator("#layer-list input[name=choro][value=count]").check()
+    assert drawn_fills(page) == by_count
+    assert watched.errors == []
+
+
 def test_clicking_a_banner_zooms_to_it_and_shows_its_totals_by_tier_and_sector(watched, server, inner_points):
     page = open_map(watched, server, "sector=green_aluminium,lng,wind_equipment")
     page.locator("#layer-list input[name=projects]").uncheck()  # so the click lands on the polygon, not a marker
@@ -235,6 +302,7 @@ def test_the_language_switch_turns_the_interface_to_english_and_back(watched, se
     assert page.locator("h1").inner_text() == "Tongliao major-project map"
     assert page.evaluate("document.documentElement.lang") == "en"
     assert "Wind-power equipment" in page.locator("#layer-list").inner_text()
+    assert "changes the sector filter" in page.get_by_test_id("sector-toggle-hint").inner_text()
     assert "Projects" in page.get_by_test_id("summary").inner_text()
     assert "lang=en" in page.url
     # English numbers: "1,234.5 亿 (123.45 bn yuan)", grouped the English way, chips and all
