@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
+from collections import Counter
+
 import mapbox_vector_tile
 import morecantile
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from geoapp.api.app import create_app
 from geoapp.layers.registry import registry
+from geoapp.layers.sql import MVT_BUFFER, MVT_EXTENT
+from geoapp.settings import Settings
 from tests.conftest import LAYERS
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -77,6 +84,33 @@ def test_low_zoom_tiles_cluster_points_and_the_counts_add_up(client, layers_db):
     assert len(layer["features"]) < len(expected)
     singles = {f["properties"]["code"] for f in layer["features"] if f["properties"]["point_count"] == 1}
     assert singles <= expected
+
+
+def test_a_tile_holds_only_the_first_max_features_projects_in_code_order(layers_db, database_url, tmp_path):
+    layers = tmp_path / "layers"
+    shutil.copytree(LAYERS, layers)
+    yaml_text = (layers / "projects.yaml").read_text(encoding="utf-8")
+    assert "max_features: 20000" in yaml_text and "default_sort: [code]" in yaml_text
+    (layers / "projects.yaml").write_text(yaml_text.replace("max_features: 20000", "max_features: 5"), "utf-8")
+    with layers_db.connect() as conn:
+        points = conn.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM projects WHERE deleted_at IS NULL")).all()
+        tile = Counter(TMS.tile(lon, lat, DETAIL_ZOOM) for lon, lat in points).most_common(1)[0][0]
+        b = TMS.xy_bounds(tile)
+        margin = (b.right - b.left) * MVT_BUFFER / MVT_EXTENT  # a tile also draws the points of its buffer
+        in_tile = list(conn.execute(text(
+            "SELECT code FROM projects WHERE deleted_at IS NULL AND geom && "
+            "ST_Transform(ST_MakeEnvelope(:w, :s, :e, :n, 3857), 4326) ORDER BY code"),
+            {"w": b.left - margin, "s": b.bottom - margin, "e": b.right + margin, "n": b.top + margin}).scalars())
+    assert len(in_tile) > 5, "the densest detailed tile should hold more projects than the limit"
+    settings = Settings(database_url=database_url, layers_dir=layers)
+    with TestClient(create_app(settings, database_url, engine=layers_db)) as limited:
+        first = limited.get(tile_url("projects", tile))
+        second = limited.get(tile_url("projects", tile))
+    assert first.status_code == second.status_code == 200
+    features = mapbox_vector_tile.decode(first.content)["projects"]["features"]
+    assert sorted(f["properties"]["code"] for f in features) == in_tile[:5]
+    assert all("point_count" not in f["properties"] for f in features)  # real projects, not clusters
+    assert second.content == first.content
 
 
 def test_properties_make_a_lighter_tile_with_the_same_points(client, layers_db):
