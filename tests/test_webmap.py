@@ -202,6 +202,24 @@ def test_changing_a_filter_changes_markers_summary_and_url_and_reloading_restore
     assert watched.errors == []
 
 
+def test_the_start_year_picker_offers_the_years_in_the_data_and_keeps_the_urls_year(watched, server, webmap_db):
+    with webmap_db.connect() as conn:
+        years = [str(y) for y in conn.execute(text(
+            "SELECT DISTINCT start_year FROM projects WHERE deleted_at IS NULL AND start_year IS NOT NULL "
+            "ORDER BY 1 DESC")).scalars()]
+    assert len(years) > 1
+    page = open_map(watched, server)
+    options = page.locator("#f-start_year option").evaluate_all("os => os.map(o => o.value)")
+    assert options == ["", *years]
+    # a year from a bookmarked URL stays selectable (and selected) even when no project starts then
+    page = open_map(watched, server, "start_year=1990")
+    assert page.locator("#f-start_year").input_value() == "1990"
+    assert page.locator("#f-start_year option").evaluate_all("os => os.map(o => o.value)") == \
+        ["", *sorted([*years, "1990"], reverse=True)]
+    assert shown(page) == api_count(server, "start_year=1990") == 0
+    assert watched.errors == []
+
+
 RAMP = ["#fff5eb", "#fdd0a2", "#fdae6b", "#f16913", "#a63603"]  # static/js/divisions.js
 NO_DATA = "#f3f4f6"
 
