@@ -126,3 +126,18 @@ def test_routes_and_numbered_stops_are_served_as_layers_with_the_route_colour(cl
         assert numbers == list(range(1, route["totals"]["visits"] + 1))
     colours = {f["properties"]["route_name"]: f["properties"]["color"] for f in stops}
     assert all(colours[r["name"]] == r["color"] for r in plan["routes"] if r["totals"]["visits"])
+
+
+def test_a_plan_may_give_each_route_its_own_hotel_and_end(client, projects):
+    body = {"projects": projects[:6], "routes": 2, "days": 2, "travel_model": "estimate",
+            "overnight_by_route": {"北线": ["扎鲁特旗"], "南线": ["奈曼旗"]}, "end_by_route": {"南线": "奈曼旗"}}
+    answer = client.post("/routes/plan", json=body)
+    assert answer.status_code == 201, answer.text
+    north, south = answer.json()["routes"]
+    nights = {r["name"]: [s["name"] for s in r["stops"] if s["kind"] == "overnight"] for r in (north, south)}
+    assert nights["北线"][0].startswith("扎鲁特旗") and nights["南线"][0].startswith("奈曼旗")
+    assert south["stops"][-1]["name"].startswith("奈曼旗") and north["stops"][-1]["name"] == "通辽市人民政府"
+
+    bad = client.post("/routes/plan", json={**body, "end_by_route": {"西线": "开鲁"}})
+    assert bad.status_code == 400 and bad.json()["parameter"] == "end_by_route"
+    assert "未知路线 '西线'" in bad.json()["description"]

@@ -192,6 +192,44 @@ def test_a_multi_day_route_sleeps_where_told_and_may_end_elsewhere(synthetic_db)
     assert plan["settings"]["start_date"] == "2025-05-20"
 
 
+def test_each_route_may_have_its_own_hotels_and_end(synthetic_db):
+    plan = make_plan(synthetic_db, projects=codes(synthetic_db, 10), routes=2, days=2,
+                     end_by_route={"北线": "扎鲁特旗"},
+                     overnight_by_route={"北线": ["扎鲁特旗"], "South route": ["奈曼旗"]})
+    assert plan["totals"]["unassigned"] == 0
+    north, south = plan["routes"]
+    assert (north["name"], south["name"]) == ("北线", "南线")
+
+    def places(route, kind):
+        return [(s["name"], round(s["lon"], 3), round(s["lat"], 3)) for s in route["stops"] if s["kind"] == kind]
+
+    assert places(north, "overnight")[0][0].startswith("扎鲁特旗")
+    assert places(south, "overnight")[0][0].startswith("奈曼旗")
+    assert places(north, "end") == places(north, "overnight")            # the north route ends at its hotel
+    assert places(south, "end")[0][0] == "通辽市人民政府"                  # the south one comes home
+    for route in plan["routes"]:
+        night = next(i for i, s in enumerate(route["stops"]) if s["kind"] == "overnight")
+        nxt = route["stops"][night + 1]
+        if nxt["kind"] == "visit":       # day 2 starts from the hotel: the first leg leaves from there
+            assert nxt["leg"]["distance_km"] > 0 and nxt["arrival_s"] >= DAY_S + 8 * 3600
+
+    # re-timing the same orders by hand keeps each route's own hotels and end, and so every time
+    orders = [{"name": r["name"], "days": [[s["project_code"] for s in r["stops"] if s["kind"] == "visit"
+                                            and s["day"] == d] for d in (1, 2)]} for r in plan["routes"]]
+    with synthetic_db.begin() as conn:
+        edited = store.edit_plan(conn, plan["id"], {"routes": orders})
+    for before, after in zip(plan["routes"], edited["routes"], strict=True):
+        assert [(s["name"], s["arrival_s"], s["departure_s"]) for s in after["stops"]] == [
+            (s["name"], s["arrival_s"], s["departure_s"]) for s in before["stops"]]
+
+    for bad, message in (({"overnight_by_route": {"东线": ["开鲁"]}}, "未知路线 '东线'"),
+                         ({"overnight_by_route": {"北线": ["开鲁", "奈曼"]}}, "needs one place per night"),
+                         ({"end_by_route": {"南线": "不存在的地方"}}, "end_by_route")):
+        with synthetic_db.begin() as conn, pytest.raises(PlanError, match=message):
+            planner.plan(conn, parse_settings({"projects": codes(synthetic_db, 3), "routes": 2, "days": 2,
+                                               "travel_model": "estimate", **bad}), LAYERS)
+
+
 def test_moving_a_stop_by_hand_recomputes_the_times(synthetic_db):
     plan = make_plan(synthetic_db, projects=codes(synthetic_db, 6, "division_code IN ('150502', '150571')"),
                      routes=2, days=1)

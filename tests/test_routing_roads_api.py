@@ -203,6 +203,24 @@ def test_the_cli_plans_on_the_roads_prints_the_itinerary_and_saves_the_plan(clie
         assert next(line for line in lines if code in line).count(arrival) == 1
 
 
+def test_the_cli_gives_each_route_its_own_end_and_hotel(client, roads_db, database_url):
+    # project codes are places too: the north route sleeps and ends at the 开鲁 project, the south one at 后旗
+    result = run("routes", "plan", "--projects", "TL2025-002,TL2025-005,TL2025-008", "--routes", "2", "--days", "2",
+                 "--end", "北线=TL2025-008,南线=TL2025-005", "--overnight", "北线=TL2025-008,南线=TL2025-005",
+                 database_url=database_url)
+    assert result.returncode == 0, result.stderr
+    plan = client.get(f"/routes/{int(result.stdout.splitlines()[0].split()[1].rstrip(':'))}").json()
+    assert plan["settings"]["end_by_route"] == {"北线": "TL2025-008", "南线": "TL2025-005"}
+    ends = {r["name"]: [(round(s["lon"], 3), round(s["lat"], 3)) for s in r["stops"]
+                        if s["kind"] in ("overnight", "end")] for r in plan["routes"]}
+    assert ends == {"北线": [KAILU, KAILU], "南线": [HOUQI, HOUQI]}
+    assert plan["travel_model"]["kind"] == "road"
+
+    bad = run("routes", "plan", "--projects", "TL2025-005", "--end", "北线", "--overnight", "北线=", "--days", "2",
+              database_url=database_url)
+    assert bad.returncode == 1 and "route=place" in bad.stderr
+
+
 def test_clipping_to_a_division_keeps_only_the_roads_inside_it(demo_db, network):
     with demo_db.begin() as conn:
         whole = conn.execute(text("SELECT count(*) FROM divisions WHERE code = '150502' AND ST_Covers(boundary, "

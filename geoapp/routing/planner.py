@@ -5,8 +5,10 @@ Selection: ``projects`` (codes) and ``filter`` (the layers filter parameters, th
 
 Routes over days: every route works each day from ``day_start`` to ``day_end`` with a lunch break inside the
 lunch window; it leaves from ``start`` on day 1, spends the nights at ``overnight`` (one place per night,
-default: back at the start) and finishes at ``end`` (default: the start) on the last day. Routes are named by
-geography: the northernmost is 北线, the southernmost 南线 (with three, 中线 in between).
+default: back at the start) and finishes at ``end`` (default: the start) on the last day; ``end_by_route`` and
+``overnight_by_route`` give one route its own end or hotels (a 北线 hotel in 扎鲁特旗, a 南线 one in 奈曼旗).
+Routes are named by geography: the northernmost is 北线, the southernmost 南线 (with three, 中线 in between);
+routes with their own ends or hotels keep their names (they are no longer interchangeable).
 """
 
 from __future__ import annotations
@@ -100,22 +102,42 @@ def select_projects(conn: Connection, settings: PlanSettings, layers_dir: Path) 
     return [dict(r) for r in rows]
 
 
+def _route_index(route: str, names: list[tuple[str, str]], field: str) -> int:
+    """The index of a route named in Chinese or English (北线, North route); PlanError naming ``field``."""
+    by_name = {zh: i for i, (zh, _) in enumerate(names)} | {en.casefold(): i for i, (_, en) in enumerate(names)}
+    index = by_name.get(route, by_name.get(str(route).casefold()))
+    if index is None:
+        allowed = "、".join(n for n, _ in names)
+        raise PlanError(f"参数 {field}：未知路线 '{route}'（可用：{allowed}） / setting '{field}': "
+                        f"unknown route '{route}'", field)
+    return index
+
+
 def _fixed(conn: Connection, settings: PlanSettings, names: list[tuple[str, str]]) -> dict[str, int]:
     """division code → route index, from {"霍林郭勒市": "北线"} (divisions in any accepted form)."""
     fixed: dict[str, int] = {}
-    by_name = {zh: i for i, (zh, _) in enumerate(names)} | {en.casefold(): i for i, (_, en) in enumerate(names)}
     for division, route in settings.fixed_routes.items():
         code = resolve_division(conn, division)
         if code is None:
             raise PlanError(f"参数 fixed_routes：未知旗县市区 '{division}' / setting 'fixed_routes': unknown "
                             f"division '{division}'", "fixed_routes")
-        index = by_name.get(route, by_name.get(str(route).casefold()))
-        if index is None:
-            allowed = "、".join(n for n, _ in names)
-            raise PlanError(f"参数 fixed_routes：未知路线 '{route}'（可用：{allowed}） / setting 'fixed_routes': "
-                            f"unknown route '{route}'", "fixed_routes")
-        fixed[code] = index
+        fixed[code] = _route_index(route, names, "fixed_routes")
     return fixed
+
+
+def _own_depots(conn: Connection, settings: PlanSettings, names: list[tuple[str, str]]) -> list[dict]:
+    """Locations of the routes' own ends and hotels, each marked with ``for_route`` (its route index)."""
+    out = []
+    for route, value in settings.end_by_route.items():
+        r = _route_index(route, names, "end_by_route")
+        p = resolve_place(conn, value, f"end_by_route.{route}")
+        out.append({**p.as_dict(), "place_kind": p.kind, "kind": "end", "for_route": r})
+    for route, nights in settings.overnight_by_route.items():
+        r = _route_index(route, names, "overnight_by_route")
+        for i, value in enumerate(nights):
+            p = resolve_place(conn, value, f"overnight_by_route.{route}[{i}]")
+            out.append({**p.as_dict(), "place_kind": p.kind, "kind": "overnight", "for_route": r})
+    return out
 
 
 def prepare(conn: Connection, settings: PlanSettings, layers_dir: Path) -> Prepared:
@@ -131,6 +153,7 @@ def prepare(conn: Connection, settings: PlanSettings, layers_dir: Path) -> Prepa
     locations = [{**start.as_dict(), "place_kind": start.kind, "kind": "start"},
                  {**end.as_dict(), "place_kind": end.kind, "kind": "end"}]
     locations += [{**p.as_dict(), "place_kind": p.kind, "kind": "overnight"} for p in nights]
+    locations += _own_depots(conn, settings, names)
     must = set(settings.must_visit)
     for p in projects:
         locations.append({
@@ -157,16 +180,20 @@ def build_problem(prepared: Prepared, hand_edit: bool = False) -> Problem:
               None if hand_edit or loc.get("route") is None else (int(loc["route"]),))
         for i, loc in enumerate(locs) if loc["kind"] == "visit"
     ]
-    nights = [i for i, loc in enumerate(locs) if loc["kind"] == "overnight"]
+    nights = [i for i, loc in enumerate(locs) if loc["kind"] == "overnight" and loc.get("for_route") is None]
+    end_of = {loc["for_route"]: i for i, loc in enumerate(locs) if loc["kind"] == "end" and "for_route" in loc}
+    nights_of = {r: [i for i, loc in enumerate(locs) if loc["kind"] == "overnight" and loc.get("for_route") == r]
+                 for r in range(s.routes)}
     day_start, day_end = 60 * s.minutes("day_start"), 60 * s.minutes("day_end")
     lunch_from, lunch_to = 60 * s.minutes("lunch_start"), 60 * s.minutes("lunch_end")
     lunch_s = 60 * s.lunch_minutes
     shifts = []
     for r in range(s.routes):
+        own_nights, end = nights_of[r] or nights, end_of.get(r, 1)
         for d in range(s.days):
             off = d * DAY_S
             lunch = (off + lunch_from, off + lunch_to - lunch_s, lunch_s) if lunch_s else None
-            shifts.append(Shift(r, d, 0 if d == 0 else nights[d - 1], 1 if d == s.days - 1 else nights[d],
+            shifts.append(Shift(r, d, 0 if d == 0 else own_nights[d - 1], end if d == s.days - 1 else own_nights[d],
                                 off + day_start, off + day_end, lunch))
     # Balance (a global span on the daily workload) only matters when the projects fit: when they do not, every
     # day is full anyway and the extra dimension would only slow the search.
@@ -179,7 +206,7 @@ def build_problem(prepared: Prepared, hand_edit: bool = False) -> Problem:
 def _relabel(problem: Problem, solution: Solution, locations: list[dict], settings: PlanSettings) -> list[int]:
     """Route index for each shift, north → south per day (only when the day's routes are interchangeable)."""
     order = [sh.shift.route for sh in solution.shifts]
-    if settings.fixed_routes or settings.routes == 1:
+    if settings.fixed_routes or settings.end_by_route or settings.overnight_by_route or settings.routes == 1:
         return order
     lat = {i: loc["lat"] for i, loc in enumerate(locations)}
     for d in range(settings.days):

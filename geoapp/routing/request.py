@@ -18,7 +18,8 @@ MAX_ROUTES, MAX_DAYS = 12, 14
 
 FIELD_ZH = {
     "projects": "项目编号", "filter": "筛选条件", "routes": "路线数", "days": "天数", "route_names": "路线名称",
-    "start": "出发地", "end": "终点", "overnight": "住宿地", "day_start": "每日开始时间", "day_end": "每日结束时间",
+    "start": "出发地", "end": "终点", "overnight": "住宿地", "end_by_route": "各路线终点",
+    "overnight_by_route": "各路线住宿地", "day_start": "每日开始时间", "day_end": "每日结束时间",
     "lunch_start": "午餐最早开始", "lunch_end": "午餐最晚结束", "lunch_minutes": "午餐时长（分钟）",
     "service_minutes": "每站停留（分钟）", "service_minutes_by_project": "各项目停留（分钟）",
     "priorities": "优先级", "must_visit": "必到项目", "fixed_routes": "旗县区指定路线",
@@ -53,6 +54,8 @@ class PlanSettings(BaseModel):
     start: Place = DEFAULT_PLACE
     end: Place | None = None
     overnight: list[Place] | None = None
+    end_by_route: dict[str, Place] = Field(default_factory=dict)            # {"北线": "扎鲁特旗"}
+    overnight_by_route: dict[str, list[Place]] = Field(default_factory=dict)  # {"北线": ["扎鲁特旗"]}, one a night
     day_start: str = "08:00"
     day_end: str = "18:00"
     lunch_start: str = "11:30"
@@ -129,6 +132,10 @@ class PlanSettings(BaseModel):
         if self.overnight is not None and len(self.overnight) != self.days - 1:
             raise PlanError(f"住宿地应有 {self.days - 1} 个（每晚一个） / overnight needs one place per night "
                             f"({self.days - 1})", "overnight")
+        for route, nights in self.overnight_by_route.items():
+            if len(nights) != self.days - 1:
+                raise PlanError(f"路线 {route} 的住宿地应有 {self.days - 1} 个（每晚一个） / overnight_by_route "
+                                f"'{route}' needs one place per night ({self.days - 1})", "overnight_by_route")
 
 
 def parse_settings(data: dict | None) -> PlanSettings:
