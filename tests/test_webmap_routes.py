@@ -197,6 +197,43 @@ def test_the_plan_and_route_on_screen_are_in_the_url_and_a_reload_restores_them(
     assert watched.errors == []
 
 
+def test_the_route_panel_lists_the_projects_a_plan_leaves_out_with_their_reasons(watched, server, routes_db):
+    with routes_db.connect() as conn:
+        codes = list(conn.execute(text("SELECT code FROM projects ORDER BY code")).scalars())
+    response = httpx.post(f"{server}/routes/plan", timeout=120, json={
+        "projects": codes, "routes": 1, "days": 1, "travel_model": "estimate", "start_date": "2025-05-21"})
+    assert response.status_code == 201, response.text
+    crowded = response.json()
+    left = crowded["unassigned"]
+    assert left and crowded["totals"]["visits"] + len(left) == len(codes)  # one day cannot take them all
+    page = open_map(watched, server)
+    choose_plan(page, crowded["id"])
+    box = page.get_by_test_id("route-left-out")
+    assert f"未安排的项目（{len(left)} 个）" in box.inner_text()
+    rows = page.get_by_test_id("left-out-row")
+    assert rows.evaluate_all("els => els.map(e => e.dataset.code)") == [u["project_code"] for u in left]
+    for i, u in enumerate(left):
+        assert u["name"] in rows.nth(i).inner_text() and u["reason"]["zh"] in rows.nth(i).inner_text()
+    # the rows stay when one route is on screen, and speak English after the switch
+    choose_plan(page, crowded["id"], "1")
+    assert rows.count() == len(left)
+    page.click("#lang-switch")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    assert f"Left out ({len(left)})" in box.inner_text()
+    assert all(u["reason"]["en"] in rows.nth(i).inner_text() for i, u in enumerate(left))
+    # a plan that visits everything shows no such list
+    page.click("#lang-switch")
+    fitted = [s["project_code"] for s in visits(crowded["routes"][0])[:3]]  # three that fitted in the day
+    everything = httpx.post(f"{server}/routes/plan", timeout=120, json={
+        "projects": fitted, "routes": 1, "days": 1, "travel_model": "estimate"}).json()
+    assert everything["unassigned"] == []
+    page.reload()
+    page.wait_for_function("document.body.dataset.routesLoaded")
+    choose_plan(page, everything["id"])
+    assert page.get_by_test_id("route-left-out").count() == 0
+    assert watched.errors == [] and watched.outside == []
+
+
 def test_the_browsers_own_print_gives_the_map_alone_on_one_a4_landscape_page(watched, server, plan, tmp_path):
     page = open_map(watched, server)
     choose_plan(page, plan["id"], "1")

@@ -178,7 +178,22 @@ export class RouteView {
     const modelLabel = model.label ? label(model.label) : '';
     return `<table class="route-table"><thead><tr><th>${esc(t('route'))}</th><th>${esc(t('visits'))}</th>
         <th>${esc(t('km'))}</th><th>${esc(t('drivingHours'))}</th></tr></thead><tbody>${rows}</tbody></table>
-      ${modelLabel ? `<p class="hint" data-testid="travel-model">${esc(modelLabel)}</p>` : ''}`;
+      ${modelLabel ? `<p class="hint" data-testid="travel-model">${esc(modelLabel)}</p>` : ''}
+      ${this.leftOutHtml()}`;
+  }
+
+  /** The plan's projects left out (GET /routes/{id} unassigned), each with the planner's reason. */
+  leftOutHtml() {
+    const left = this.plan?.unassigned || [];
+    if (!left.length) return '';
+    const en = lang() === 'en';
+    const items = left.map((u) => {
+      const reason = u.reason ? (en ? u.reason.en || u.reason.zh : u.reason.zh || u.reason.en) : '';
+      return `<li data-testid="left-out-row" data-code="${esc(u.project_code)}"><b>${esc(u.project_code)}</b>
+        ${esc(u.name)}${u.division ? ` [${esc(u.division)}]` : ''}: <span class="reason">${esc(reason)}</span></li>`;
+    }).join('');
+    return `<div class="left-out" data-testid="route-left-out"><p><b>${esc(t('leftOut', left.length))}</b></p>
+      <ul>${items}</ul></div>`;
   }
 
   /** The heading of a printed page: plan title, route, dates, travel model. */
