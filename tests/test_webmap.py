@@ -102,6 +102,12 @@ def assert_summary_matches_stats(page: Page, server: str, query: str, lang: str 
     assert strip.locator("[data-testid^=summary-class-]").count() == len(st["by_investment_class"]) == 3
 
 
+def wait_tiles(page: Page, z: int) -> None:
+    """Until the basemap has placed a tile of zoom z (its request is aborted by the guard; the image stays)."""
+    page.wait_for_function(
+        f"[...document.querySelectorAll('#map img.leaflet-tile')].some(i => i.src.includes('z={z}'))")
+
+
 def mercator_px(lon: float, lat: float, z: int) -> tuple[float, float]:
     """Web-Mercator (EPSG:3857) pixel of a point at zoom z, 256-pixel tiles."""
     size = 256 * 2 ** z
@@ -429,7 +435,7 @@ def test_the_gcj02_basemap_shifts_every_drawn_point_and_clicks_come_back_in_wgs8
     z = 15
     page.evaluate(f"geoapp.map.setView([{lat}, {lon}], {z}, {{animate: false}})")
     page.wait_for_selector("#map .pm", timeout=10000)
-    page.wait_for_function(f"[...document.querySelectorAll('#map img.leaflet-tile')].some(i => i.src.includes('z={z}'))")
+    wait_tiles(page, z)
     # the marker sits on the Web-Mercator pixel of its GCJ-02 point (computed here, in Python), not of its WGS84 one
     glon, glat = (float(v) for v in wgs84_to_gcj02(lon, lat))
     ex, ey = screen_of(page, glon, glat, z)
@@ -443,7 +449,7 @@ def test_the_gcj02_basemap_shifts_every_drawn_point_and_clicks_come_back_in_wgs8
     blon, blat = inner_points["150526"]  # 扎鲁特旗
     z = 10
     page.evaluate(f"geoapp.map.setView([{blat}, {blon}], {z}, {{animate: false}})")
-    page.wait_for_function(f"[...document.querySelectorAll('#map img.leaflet-tile')].some(i => i.src.includes('z={z}'))")
+    wait_tiles(page, z)
     assert "banner" not in parse_qs(urlparse(page.url).query)
     x, y = screen_of(page, *(float(v) for v in wgs84_to_gcj02(blon, blat)), z)
     page.mouse.click(x, y)

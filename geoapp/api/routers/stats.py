@@ -29,9 +29,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-import sqlalchemy as sa
 from sqlalchemy import Connection, text
 
 from geoapp.api.routers.ogc_common import (
