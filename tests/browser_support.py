@@ -99,3 +99,13 @@ def watched_phone(browser: Browser) -> Iterator[Watched]:
     with watched_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
                       device_scale_factor=3, locale="zh-CN") as w:
         yield w
+
+
+def click_tiles_at(page: Page, lon: float, lat: float, zoom: int = 13) -> None:
+    """Centre the map on a point at a zoom drawn as unclustered vector tiles, wait for them, and click the point."""
+    page.evaluate(f"geoapp.map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
+    page.wait_for_function("document.querySelectorAll('#map canvas.leaflet-tile-loaded').length > 0")
+    page.wait_for_timeout(500)
+    box = page.locator("#map").bounding_box()
+    pt = page.evaluate(f"geoapp.map.latLngToContainerPoint([{lat}, {lon}])")
+    page.mouse.click(box["x"] + pt["x"], box["y"] + pt["y"])

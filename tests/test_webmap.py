@@ -21,7 +21,7 @@ from sqlalchemy import Engine, text
 
 from geoapp.ingest.coords import wgs84_to_gcj02
 from geoapp.settings import Settings
-from tests.browser_support import Watched, live_server
+from tests.browser_support import Watched, click_tiles_at, live_server
 from tests.conftest import LAYERS, reload_projects
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -469,12 +469,7 @@ def test_large_filters_draw_vector_tiles_and_a_click_opens_the_project(watched, 
     code = httpx.get(f"{server}/collections/projects/items?sector=lng&limit=1&properties=code").json()
     feature = code["features"][0]
     lon, lat = feature["geometry"]["coordinates"]
-    page.evaluate(f"geoapp.map.setView([{lat}, {lon}], 13, {{animate: false}})")
-    page.wait_for_function("document.querySelectorAll('#map canvas.leaflet-tile-loaded').length > 0")
-    page.wait_for_timeout(500)
-    box = page.locator("#map").bounding_box()
-    pt = page.evaluate(f"geoapp.map.latLngToContainerPoint([{lat}, {lon}])")
-    page.mouse.click(box["x"] + pt["x"], box["y"] + pt["y"])
+    click_tiles_at(page, lon, lat)
     card = page.get_by_test_id("card")
     card.wait_for()
     assert "天然气/LNG" in card.inner_text()

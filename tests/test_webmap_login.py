@@ -19,7 +19,7 @@ from sqlalchemy import Engine, text
 
 from geoapp.auth.accounts import add_user
 from geoapp.settings import Settings
-from tests.browser_support import Watched, live_server
+from tests.browser_support import Watched, click_tiles_at, live_server
 from tests.conftest import reload_projects
 
 USER, PASSWORD, DISPLAY = "planner", "planner-pass-1", "规划科（测试）"
@@ -159,13 +159,8 @@ def test_the_vector_tile_worker_reads_tiles_with_the_login_cookie(watched, close
     feature = httpx.get(f"{closed}/collections/projects/items?limit=1&properties=code,name",
                         headers={"Authorization": f"Bearer {token}"}).json()["features"][0]
     lon, lat = feature["geometry"]["coordinates"]
-    page.evaluate(f"geoapp.map.setView([{lat}, {lon}], 13, {{animate: false}})")
-    page.wait_for_function("document.querySelectorAll('#map canvas.leaflet-tile-loaded').length > 0")
-    page.wait_for_timeout(500)
     # the click finds the project in the tile data the worker fetched and decoded
-    box = page.locator("#map").bounding_box()
-    pt = page.evaluate(f"geoapp.map.latLngToContainerPoint([{lat}, {lon}])")
-    page.mouse.click(box["x"] + pt["x"], box["y"] + pt["y"])
+    click_tiles_at(page, lon, lat)
     page.get_by_test_id("card").wait_for()
     assert page.locator("[data-testid=card] h3").inner_text() == feature["properties"]["name"]
     assert tiles and set(tiles) == {200}  # the worker's requests, all answered with the login
