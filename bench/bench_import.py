@@ -24,10 +24,10 @@ import time
 from pathlib import Path
 
 import openpyxl
+from bench_database import BenchDatabase
 from sqlalchemy import text
 
 from geoapp.db import migrate
-from geoapp.db.cluster import Cluster
 from geoapp.db.engine import make_engine
 from geoapp.demo import synthetic_projects
 from geoapp.divisions import load_divisions
@@ -99,12 +99,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="keep the generated files here")
     args = parser.parse_args()
 
-    home = None
-    url = os.environ.get("GEOAPP_BENCH_DATABASE_URL")
-    if not url:
-        home = Path(tempfile.mkdtemp(prefix="geoapp-bench-import-", dir="/tmp"))
-        home.chmod(0o755)
-        url = Cluster(home).start()
+    db = BenchDatabase("geoapp-bench-import-")
+    url = db.url
     engine = make_engine(url)
     work = args.keep or Path(tempfile.mkdtemp(prefix="geoapp-bench-files-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -141,9 +137,7 @@ def main() -> None:
         engine.dispose()
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
-        if home is not None:
-            Cluster(home).stop()
-            shutil.rmtree(home, ignore_errors=True)
+        db.close()
 
 
 if __name__ == "__main__":

@@ -16,19 +16,17 @@ Usage: .venv/bin/python bench/bench_printing.py [--runs 5] [--out DIR]
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import statistics
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from bench_database import BenchDatabase
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from geoapp.db import migrate
-from geoapp.db.cluster import Cluster
 from geoapp.db.engine import make_engine
 from geoapp.demo import load_demo, load_synthetic
 from geoapp.divisions import load_divisions
@@ -70,12 +68,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="keep the PDFs here")
     args = parser.parse_args()
 
-    home = None
-    url = os.environ.get("GEOAPP_BENCH_DATABASE_URL")
-    if not url:
-        home = Path(tempfile.mkdtemp(prefix="geoapp-bench-print-", dir="/tmp"))
-        home.chmod(0o755)
-        url = Cluster(home).start()
+    db = BenchDatabase("geoapp-bench-print-")
+    url = db.url
     engine = make_engine(url)
     try:
         migrate.upgrade(engine)
@@ -126,9 +120,7 @@ def main() -> None:
         print(f"PDFs in {out}")
     finally:
         engine.dispose()
-        if home is not None:
-            Cluster(home).stop()
-            shutil.rmtree(home, ignore_errors=True)
+        db.close()
 
 
 if __name__ == "__main__":

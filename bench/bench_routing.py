@@ -26,16 +26,15 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import shutil
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
+from bench_database import BenchDatabase
 from sqlalchemy import text
 
 from geoapp.db import migrate
-from geoapp.db.cluster import Cluster
 from geoapp.db.engine import make_engine
 from geoapp.demo import load_synthetic
 from geoapp.divisions import load_divisions
@@ -185,11 +184,9 @@ def main() -> None:
     parser.add_argument("--peer-seconds", type=float, default=60.0)
     parser.add_argument("--skip-peers", action="store_true")
     args = parser.parse_args()
-    home = Path("/tmp") / f"geoapp-bench-routing-{int(time.time())}"
-    home.mkdir(mode=0o755)
-    cluster = Cluster(home)
+    db = BenchDatabase("geoapp-bench-routing-")
     try:
-        engine = make_engine(cluster.start())
+        engine = make_engine(db.url)
         migrate.upgrade(engine)
         with engine.begin() as conn:
             load_divisions(conn, "通辽市", LAYERS)
@@ -254,8 +251,7 @@ def main() -> None:
                   f"{', '.join(f'{t:.3f}' for t in times)} s")
         print(f"load average (1, 5, 15 min) at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
-        cluster.stop()
-        shutil.rmtree(home, ignore_errors=True)
+        db.close()
 
 
 if __name__ == "__main__":

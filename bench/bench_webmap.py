@@ -20,21 +20,19 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
+from bench_database import BenchDatabase
 from playwright.sync_api import sync_playwright
 from sqlalchemy import text
 
 from geoapp.db import migrate
-from geoapp.db.cluster import Cluster
 from geoapp.db.engine import make_engine
 from geoapp.demo import load_demo, load_synthetic
 from geoapp.layers.registry import registry
@@ -154,14 +152,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--big", type=int, default=100_000)
     args = ap.parse_args()
-    home = None
-    url = os.environ.get("GEOAPP_BENCH_DATABASE_URL")
-    cluster = None
-    if not url:
-        home = Path(tempfile.mkdtemp(prefix="geoapp-bench-webmap-", dir="/tmp"))
-        home.chmod(0o755)
-        cluster = Cluster(home)
-        url = cluster.start()
+    db = BenchDatabase("geoapp-bench-webmap-")
+    url = db.url
     try:
         n = load(url, 2000 - 8)
         proc, base = serve(url)
@@ -199,9 +191,7 @@ def main() -> None:
             proc.terminate()
             proc.wait(10)
     finally:
-        if cluster is not None:
-            cluster.stop()
-            shutil.rmtree(home, ignore_errors=True)
+        db.close()
 
 
 if __name__ == "__main__":

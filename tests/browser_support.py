@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
 from sqlalchemy import Engine
 
 from geoapp.api.app import create_app
@@ -109,3 +109,11 @@ def click_tiles_at(page: Page, lon: float, lat: float, zoom: int = 13) -> None:
     box = page.locator("#map").bounding_box()
     pt = page.evaluate(f"geoapp.map.latLngToContainerPoint([{lat}, {lon}])")
     page.mouse.click(box["x"] + pt["x"], box["y"] + pt["y"])
+
+
+def first_marker(page: Page) -> Locator:
+    """Centre the map on the first project marker at zoom 15 (out of any cluster) and return it, to click or tap."""
+    page.evaluate("(() => { const m = geoapp.projects.cluster.getLayers()[0]; "
+                  "geoapp.map.setView(m.getLatLng(), 15, {animate: false}); })()")
+    page.wait_for_selector("#map .pm", timeout=10000)
+    return page.locator("#map .pm").first

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, text
 
 from geoapp.ingest.coords import wgs84_to_gcj02
 from geoapp.settings import Settings
-from tests.browser_support import Watched, click_tiles_at, live_server
+from tests.browser_support import Watched, click_tiles_at, first_marker, live_server
 from tests.conftest import LAYERS, reload_projects
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -350,10 +350,7 @@ def test_a_project_popup_shows_its_card_and_links_to_its_json(watched, server):
     page = open_map(watched, server, "q=%E6%89%8E%E5%93%88%E6%B7%96%E5%B0%94")  # 扎哈淖尔
     assert shown(page) == 1
     # once set, the view stays (no late fit moves it: see tests/test_webmap_view.py)
-    page.evaluate("(() => { const m = geoapp.projects.cluster.getLayers()[0]; "
-                  "geoapp.map.setView(m.getLatLng(), 15, {animate: false}); })()")
-    page.wait_for_selector("#map .pm", timeout=10000)
-    page.locator("#map .pm").first.click()
+    first_marker(page).click()
     card = page.get_by_test_id("card")
     card.wait_for()
     text_ = card.inner_text()
@@ -482,10 +479,7 @@ def test_the_map_is_usable_on_a_phone(watched_phone, server):
     assert map_box["width"] >= 380 and map_box["height"] > 500
     assert not page.locator("#panel").evaluate("el => el.getBoundingClientRect().right > 0")
     # an inspection team taps the project's marker and reads its card on the phone
-    page.evaluate("(() => { const m = geoapp.projects.cluster.getLayers()[0]; "
-                  "geoapp.map.setView(m.getLatLng(), 15, {animate: false}); })()")
-    page.wait_for_selector("#map .pm", timeout=10000)
-    page.locator("#map .pm").first.tap()
+    first_marker(page).tap()
     card = page.get_by_test_id("card")
     card.wait_for()
     assert "扎哈淖尔35万吨绿电铝项目" in card.inner_text()

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page
 from sqlalchemy import Engine, text
 
-from tests.browser_support import Watched
+from tests.browser_support import Watched, first_marker
 from tests.test_webmap_routes import open_map, routes_db, server  # noqa: F401
 
 MONTH = "2025-05"
@@ -40,10 +40,7 @@ def open_card(w: Watched, server: str, name: str, month: str = MONTH) -> Page:  
     """The map filtered to one project by name, with the month chosen; its marker clicked."""
     page = open_map(w, server, f"q={quote(name)}&month={month}")
     page.wait_for_function(f"document.body.dataset.progressLoaded === '{month}'")
-    page.evaluate("(() => { const m = geoapp.projects.cluster.getLayers()[0]; geoapp.map.setView(m.getLatLng(), 15, "
-                  "{animate: false}); })()")
-    page.wait_for_selector("#map .pm")
-    page.locator("#map .pm").first.click()
+    first_marker(page).click()
     page.get_by_test_id("card-progress").wait_for()
     assert page.locator("[data-testid=card] h3").inner_text() == name
     return page

@@ -45,15 +45,20 @@ def server(routes_db: Engine, database_url: str) -> Iterator[str]:
         yield url
 
 
+def plan_every_project(server: str, engine: Engine, routes: int, start_date: str) -> dict:
+    """A stored one-day plan over every project (estimated travel times), planned through the API."""
+    with engine.connect() as conn:
+        codes = list(conn.execute(text("SELECT code FROM projects ORDER BY code")).scalars())
+    response = httpx.post(f"{server}/routes/plan", timeout=120, json={
+        "projects": codes, "routes": routes, "days": 1, "travel_model": "estimate", "start_date": start_date})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 @pytest.fixture(scope="module")
 def plan(server: str, routes_db: Engine) -> dict:
     """Two one-day routes over every project, planned by the route planner through the API."""
-    with routes_db.connect() as conn:
-        codes = list(conn.execute(text("SELECT code FROM projects ORDER BY code")).scalars())
-    response = httpx.post(f"{server}/routes/plan", timeout=120, json={
-        "projects": codes, "routes": 2, "days": 1, "travel_model": "estimate", "start_date": "2025-05-20"})
-    assert response.status_code == 201, response.text
-    body = response.json()
+    body = plan_every_project(server, routes_db, routes=2, start_date="2025-05-20")
     assert len(body["routes"]) == 2 and all(visits(r) for r in body["routes"])
     return body
 
@@ -198,14 +203,11 @@ def test_the_plan_and_route_on_screen_are_in_the_url_and_a_reload_restores_them(
 
 
 def test_the_route_panel_lists_the_projects_a_plan_leaves_out_with_their_reasons(watched, server, routes_db):
-    with routes_db.connect() as conn:
-        codes = list(conn.execute(text("SELECT code FROM projects ORDER BY code")).scalars())
-    response = httpx.post(f"{server}/routes/plan", timeout=120, json={
-        "projects": codes, "routes": 1, "days": 1, "travel_model": "estimate", "start_date": "2025-05-21"})
-    assert response.status_code == 201, response.text
-    crowded = response.json()
+    crowded = plan_every_project(server, routes_db, routes=1, start_date="2025-05-21")
     left = crowded["unassigned"]
-    assert left and crowded["totals"]["visits"] + len(left) == len(codes)  # one day cannot take them all
+    with routes_db.connect() as conn:
+        every = conn.execute(text("SELECT count(*) FROM projects")).scalar()
+    assert left and crowded["totals"]["visits"] + len(left) == every  # one day cannot take them all
     page = open_map(watched, server)
     choose_plan(page, crowded["id"])
     box = page.get_by_test_id("route-left-out")

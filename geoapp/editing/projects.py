@@ -55,6 +55,14 @@ def _not_found(code: str) -> EditError:
     return EditError(404, f"没有编号为 {code} 的项目", f"no project with code {code}")
 
 
+def require_project(conn: Connection, code: str) -> dict:
+    """The project (deleted ones too: their history stays readable), or a 404."""
+    project = get_project(conn, code)
+    if project is None:
+        raise _not_found(code)
+    return project
+
+
 def check_version(project: dict, if_match: str | None) -> None:
     """412 unless If-Match names the stored version (428 when it is missing: blind writes are refused)."""
     if if_match is None:
@@ -117,14 +125,21 @@ def create_project(conn: Connection, body: dict, account: Account, layers_dir: P
     return get_project(conn, code)
 
 
-def update_project(conn: Connection, code: str, body: dict, account: Account, layers_dir: Path,
-                   if_match: str | None, crs: str = "wgs84") -> dict:
+def _live_for_change(conn: Connection, code: str, account: Account, if_match: str | None, zh: str, en: str) -> dict:
+    """The live project, locked, after the division and version checks every change makes (``zh``/``en``: the verb
+    for the 403, e.g. 编辑/edit)."""
     current = get_project(conn, code, lock=True)
     if current is None or current["deleted_at"] is not None:
         raise _not_found(code)
     if not account.may_edit(current["division_code"]):
-        raise EditError(403, "您无权编辑该旗县市区的项目", "you may not edit projects of that division")
+        raise EditError(403, f"您无权{zh}该旗县市区的项目", f"you may not {en} projects of that division")
     check_version(current, if_match)
+    return current
+
+
+def update_project(conn: Connection, code: str, body: dict, account: Account, layers_dir: Path,
+                   if_match: str | None, crs: str = "wgs84") -> dict:
+    current = _live_for_change(conn, code, account, if_match, "编辑", "edit")
     patch = _normalise_body(body)
     if "code" in patch and str(patch["code"]).strip() != code:
         raise EditError(422, "项目编号不能修改", "the project code cannot change")
@@ -142,12 +157,7 @@ def update_project(conn: Connection, code: str, body: dict, account: Account, la
 
 
 def delete_project(conn: Connection, code: str, account: Account, if_match: str | None) -> dict:
-    current = get_project(conn, code, lock=True)
-    if current is None or current["deleted_at"] is not None:
-        raise _not_found(code)
-    if not account.may_edit(current["division_code"]):
-        raise EditError(403, "您无权删除该旗县市区的项目", "you may not delete projects of that division")
-    check_version(current, if_match)
+    _live_for_change(conn, code, account, if_match, "删除", "delete")
     set_actor(conn, account.username)
     conn.execute(text("UPDATE projects SET deleted_at = now(), deleted_by = :u, version = version + 1, "
                       "updated_at = now() WHERE code = :c"), {"u": account.username, "c": code})

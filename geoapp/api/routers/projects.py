@@ -123,8 +123,7 @@ def project_history(request: Request, code: str, account: Reader, lang: Lang = N
     """Every change: who, when, and each field's old and new value."""
 
     def work(conn):
-        if edit.get_project(conn, code) is None:
-            raise EditError(404, f"没有编号为 {code} 的项目", f"no project with code {code}")
+        edit.require_project(conn, code)
         return JSONResponse([{k: _plain(v) for k, v in h.items()} for h in edit.history(conn, code)])
 
     return _run(request, lang, work, write=False)
@@ -145,8 +144,7 @@ def report_progress(request: Request, code: str, account: Writer, body: Annotate
 @router.get("/projects/{code}/progress")
 def project_progress(request: Request, code: str, account: Reader, lang: Lang = None):
     def work(conn):
-        if edit.get_project(conn, code) is None:
-            raise EditError(404, f"没有编号为 {code} 的项目", f"no project with code {code}")
+        edit.require_project(conn, code)
         return JSONResponse([{k: _plain(v) for k, v in r.items()} for r in progress_mod.progress_of(conn, code)])
 
     return _run(request, lang, work, write=False)
