@@ -61,7 +61,7 @@ def test_a_disabled_account_cannot_log_in_and_its_tokens_stop_working(engine, cl
     with engine.begin() as conn:
         set_disabled(conn, "editor")
     denied = client.get("/auth/me", headers=accounts["editor"])
-    assert denied.status_code == 401 and "停用" in denied.json()["detail"]["zh"]
+    assert denied.status_code == 401 and "停用" in denied.json()["zh"]
     assert client.post("/auth/login", json={"username": "editor", "password": "editor-pass-1"}).status_code == 401
 
 
@@ -82,7 +82,7 @@ def test_anonymous_users_cannot_write_and_viewers_get_403(client, demo_db, accou
     assert progress.status_code == 401
     assert client.get("/projects/TL2025-001/progress").json() == []
     denied = client.patch("/projects/TL2025-001", json=body, headers=accounts["viewer"])
-    assert denied.status_code == 403 and denied.json()["detail"]["zh"] == "只读账号不能修改数据"
+    assert denied.status_code == 403 and denied.json()["zh"] == "只读账号不能修改数据"
 
 
 def test_reading_is_open_by_default_and_needs_a_login_when_the_setting_says_so(database_url, engine, demo_db,

@@ -80,7 +80,7 @@ def test_summary_false_still_answers_the_list(client, reported):
 def test_a_bad_summary_value_is_a_400_naming_the_parameter(client, empty_db, value):
     answer = client.get("/progress/missing", params={"month": MONTH, "summary": value})
     assert answer.status_code == 400
-    detail = answer.json()["detail"]
+    detail = answer.json()
     assert detail["parameter"] == "summary" and detail["value"] == value and detail["allowed"] == ["true", "false"]
     assert detail["zh"].startswith("参数 summary 应为 true 或 false")
     assert "summary must be true or false" in detail["en"]
@@ -88,4 +88,4 @@ def test_a_bad_summary_value_is_a_400_naming_the_parameter(client, empty_db, val
 
 def test_a_bad_month_is_still_refused_in_the_summary_form(client, empty_db):
     answer = client.get("/progress/missing", params={"month": "soon", "summary": "true"})
-    assert answer.status_code == 422 and answer.json()["detail"]["parameter"] == "month"
+    assert answer.status_code == 422 and answer.json()["parameter"] == "month"

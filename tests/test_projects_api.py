@@ -40,16 +40,16 @@ def test_the_api_refuses_what_the_import_refuses_with_the_same_reasons(client, e
     bad = client.post("/projects", json=new_project(inner_points[HORQIN], sector="钢铁", total_investment="abc"),
                       headers=accounts["admin"])
     assert bad.status_code == 422
-    reasons = {p["field"]: p["reason"] for p in bad.json()["detail"]["problems"]}
+    reasons = {p["field"]: p["reason"] for p in bad.json()["problems"]}
     assert reasons["sector"].startswith("未知的行业领域；可用：") and reasons["total_investment"] == "不是数字"
 
     wrong_banner = client.post("/projects?lang=en", json=new_project(inner_points[JARUD]), headers=accounts["admin"])
-    [problem] = wrong_banner.json()["detail"]["problems"]
+    [problem] = wrong_banner.json()["problems"]
     assert "lies in Jarud Banner" in problem["reason"] and "Horqin District" in problem["reason"]
 
     unknown = client.post("/projects", json={**new_project(inner_points[HORQIN]), "colour": "red"},
                           headers=accounts["admin"])
-    assert unknown.status_code == 422 and "colour" in unknown.json()["detail"]["zh"]
+    assert unknown.status_code == 422 and "colour" in unknown.json()["zh"]
     with empty_db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM projects")).scalar() == 0
 
@@ -76,7 +76,7 @@ def test_a_patch_with_the_current_etag_changes_the_project_and_a_stale_one_gets_
     stale = client.patch(f"/projects/{code}", json={"name": "晚到的修改"},
                          headers={**accounts["admin"], "If-Match": etag})
     assert stale.status_code == 412 and stale.headers["etag"] == '"2"'
-    assert "已被他人修改" in stale.json()["detail"]["zh"]
+    assert "已被他人修改" in stale.json()["zh"]
     assert state(empty_db) == before
     blind = client.patch(f"/projects/{code}", json={"name": "不带版本的修改"}, headers=accounts["admin"])
     assert blind.status_code == 428
@@ -175,7 +175,7 @@ def test_monthly_progress_is_kept_per_month_and_the_state_can_be_read_as_of_a_mo
 ])
 def test_a_bad_progress_report_is_refused_with_a_reason(client, created, accounts, body, reason):
     answer = client.post(f"/projects/{created.json()['code']}/progress", json=body, headers=accounts["editor"])
-    assert answer.status_code == 422 and reason in answer.json()["detail"]["zh"]
+    assert answer.status_code == 422 and reason in answer.json()["zh"]
 
 
 def test_projects_that_missed_this_months_report_are_listed_per_responsible_unit(client, empty_db, accounts,
@@ -235,7 +235,7 @@ def test_a_delete_with_a_stale_etag_gets_412_and_changes_nothing(client, created
     before = state(empty_db)
     late = client.delete(f"/projects/{code}", headers={**accounts["admin"], "If-Match": stale})
     assert late.status_code == 412 and late.headers["etag"] == patched.headers["etag"]
-    assert "已被他人修改" in late.json()["detail"]["zh"]
+    assert "已被他人修改" in late.json()["zh"]
     assert state(empty_db) == before
     assert client.get(f"/projects/{code}").json()["name"] == "先到的修改"
 

@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from geoapp import __version__
+from geoapp.api.errors import add_exception_handlers
 from geoapp.api.routers import auth as auth_router
 from geoapp.api.routers import features, health, stats, tiles
 from geoapp.api.routers import imports as imports_router
@@ -55,6 +56,7 @@ def create_app(settings: Settings, database_url: str, engine: Engine | None = No
     app.include_router(projects_router.router)
     app.include_router(imports_router.router)
     install_read_guard(app)
+    add_exception_handlers(app)  # outermost: the request id covers the read guard's refusals too
 
     static = settings.static_dir
     if static.is_dir():

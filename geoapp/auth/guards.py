@@ -9,22 +9,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from geoapp.api.errors import error_response
 from geoapp.auth.accounts import Account, account_for_token
+from geoapp.errors import Forbidden, GeoappError, Unauthorized
 
 COOKIE = "geoapp_token"
 READ_NEEDS_LOGIN = ("查看需要登录", "reading needs a login here")
 OPEN_PATHS = ("/health", "/auth/", "/static/", "/docs", "/redoc", "/openapi.json", "/favicon.ico")
 
 
-def problem(status: int, zh: str, en: str, **extra) -> HTTPException:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return HTTPException(status, detail={"message": f"{zh} / {en}", "zh": zh, "en": en, **extra}, headers=headers)
+def problem(status: int, zh: str, en: str, **extra) -> GeoappError:
+    """A refusal of the guards (401 asks for a bearer token), answered by the one error path."""
+    return (Unauthorized if status == 401 else Forbidden)(zh=zh, en=en, status=status, **extra)
 
 
 def token_from(request: Request) -> str | None:
@@ -107,9 +108,7 @@ class ReadGuard:
         token = token_from(Request(scope))
         account = await run_in_threadpool(_lookup, self.engine, token) if token else None
         if account is None:
-            zh, en = READ_NEEDS_LOGIN
-            response = JSONResponse({"detail": {"message": f"{zh} / {en}", "zh": zh, "en": en}}, status_code=401,
-                                    headers={"WWW-Authenticate": "Bearer"})
+            response = error_response(Request(scope), problem(401, *READ_NEEDS_LOGIN))
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -8,11 +8,13 @@ with the row locked FOR UPDATE; the history triggers record who changed what.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, text
 
 from geoapp.auth.accounts import Account
 from geoapp.divisions import resolve_division
+from geoapp.errors import GeoappError
 from geoapp.ingest.importer import ImportOptions, import_table, set_actor
 from geoapp.ingest.readers import Table
 from geoapp.ingest.report import ImportReport, Problem
@@ -31,12 +33,24 @@ SELECT = """
 """
 
 
-class EditError(Exception):
-    """A refused edit: HTTP status, reason in Chinese and English, and the problems (value checks) if any."""
+class EditError(GeoappError):
+    """A refused edit: HTTP status, reason in Chinese and English, and the problems (value checks) if any.
 
-    def __init__(self, status: int, zh: str, en: str, problems: list[Problem] | None = None, **extra):
-        super().__init__(en)
-        self.status, self.zh, self.en, self.problems, self.extra = status, zh, en, problems or [], extra
+    ``parameter``/``allowed`` in ``extra`` name the field at fault; a 412 carries the stored ``version`` and its
+    ETag, so the caller can show the other version."""
+
+    def __init__(self, status: int, zh: str, en: str, problems: list[Problem] | None = None, **extra: Any):
+        self.problems = problems or []
+        parameter, allowed = extra.pop("parameter", None), extra.pop("allowed", None)
+        headers = {"ETag": f'"{extra["version"]}"'} if "version" in extra else None
+        super().__init__(zh=zh, en=en, status=status, parameter=parameter, allowed=allowed, headers=headers,
+                         **extra)
+
+    def body(self, lang: str = "zh") -> dict[str, Any]:
+        body = super().body(lang)
+        if self.problems:
+            body["problems"] = [{k: v for k, v in p.as_dict(lang).items() if k != "row"} for p in self.problems]
+        return body
 
 
 def get_project(conn: Connection, code: str, lock: bool = False) -> dict | None:

@@ -25,9 +25,10 @@ _SAMPLE = 1 << 20
 class ReadError(GeoappError):
     """A file that cannot be read at all (wrong format, unknown sheet, unreadable encoding)."""
 
+    status = 422
+
     def __init__(self, zh: str, en: str):
-        super().__init__(f"{zh} / {en}")
-        self.zh, self.en = zh, en
+        super().__init__(zh=zh, en=en)
 
 
 @dataclass

@@ -61,14 +61,12 @@ MAX_LIST = 200
 class FilterError(GeoappError):
     """A query parameter that cannot be used: which one, why, and what would be accepted."""
 
-    status_code = 400
-
     def __init__(self, parameter: str, zh: str, en: str, allowed: Iterable[str] | None = None):
-        self.parameter = parameter
-        self.allowed = list(allowed) if allowed is not None else None
-        hint_zh = f"；可选值：{'、'.join(self.allowed)}" if self.allowed else ""
-        hint_en = f"; allowed: {', '.join(self.allowed)}" if self.allowed else ""
-        super().__init__(f"参数 {parameter}：{zh}{hint_zh} / parameter '{parameter}': {en}{hint_en}")
+        listed = list(allowed) if allowed is not None else None
+        hint_zh = f"；可选值：{'、'.join(listed)}" if listed else ""
+        hint_en = f"; allowed: {', '.join(listed)}" if listed else ""
+        super().__init__(zh=f"参数 {parameter}：{zh}{hint_zh}", en=f"parameter '{parameter}': {en}{hint_en}",
+                         parameter=parameter, allowed=listed)
 
 
 # -- values of simple parameters ------------------------------------------------------------------------------

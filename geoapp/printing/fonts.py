@@ -11,12 +11,12 @@ import shutil
 import subprocess
 from functools import cache
 
-from geoapp.errors import GeoappError
+from geoapp.errors import Unavailable
 
 CJK_FAMILIES = ("Noto Sans CJK SC", "WenQuanYi Zen Hei", "AR PL UMing CN")
 
 
-class FontMissing(GeoappError):
+class FontMissing(Unavailable):
     """No Chinese font is installed: the server cannot print (HTTP 503), whatever was asked."""
 
 

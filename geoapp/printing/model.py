@@ -24,9 +24,7 @@ class PrintParameterError(GeoappError):
     """A bad printing parameter (HTTP 400): names the parameter and the values it accepts."""
 
     def __init__(self, parameter: str, allowed: tuple[str, ...], message: str):
-        super().__init__(message)
-        self.parameter = parameter
-        self.allowed = allowed
+        super().__init__(message, parameter=parameter, allowed=allowed)
 
 
 @dataclass(frozen=True)

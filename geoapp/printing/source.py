@@ -13,7 +13,7 @@ from pathlib import Path
 from shapely.geometry import shape
 from sqlalchemy import Connection, text
 
-from geoapp.errors import GeoappError
+from geoapp.errors import NotFound
 from geoapp.printing.labels import word
 from geoapp.printing.model import DayPrint, Place, RoutePrint, StopPrint
 
@@ -30,7 +30,7 @@ DETAILS = text("""
 """)
 
 
-class RouteNotFound(GeoappError):
+class RouteNotFound(NotFound):
     """No stored route with that id (HTTP 404)."""
 
 
@@ -147,7 +147,7 @@ def load_route_prints(conn: Connection, route_id: str, lang: str = "zh", route: 
         routes = [r for r in routes if wanted in (str(r["seq"] + 1), r["name"], r["name_en"])]
         if not routes:
             names = "、".join(f"{r['seq'] + 1} {r['name']}" for r in plan["routes"])
-            raise RouteNotFound(f"路线 {route_id} 中没有 '{wanted}'（有：{names}）/ plan {route_id} has no route "
+            raise RouteNotFound(f"路线 {route_id} 中没有 '{wanted}'（有：{names}） / plan {route_id} has no route "
                                 f"'{wanted}'")
     codes = [s["project_code"] for r in routes for s in r["stops"] if s["kind"] == "visit" and s["project_code"]]
     details, data_date = project_details(conn, codes)

@@ -8,8 +8,13 @@ from geoapp.errors import GeoappError
 class PlanError(GeoappError):
     """A message Chinese first, then English after " / ", naming the setting (``field``) at fault."""
 
-    status_code = 400
-
     def __init__(self, message: str, field: str | None = None):
-        self.field = field
-        super().__init__(message)
+        super().__init__(message, parameter=field)
+
+    @property
+    def field(self) -> str | None:
+        return self.parameter
+
+    @field.setter
+    def field(self, value: str | None) -> None:
+        self.parameter = value

@@ -43,7 +43,7 @@ async function fetchJson(url) {
     let detail = `${r.status}`;
     try {
       const body = await r.json();
-      detail = body.detail || body.description || body.message || JSON.stringify(body);
+      detail = body[lang()] || body.description || JSON.stringify(body);
     } catch (e) { /* not JSON */ }
     throw new Error(typeof detail === 'string' ? detail : JSON.stringify(detail));
   }

@@ -17,11 +17,9 @@ async function post(url, body) {
   });
 }
 
-/** The API's refusal in the page's language: {detail: {zh, en, message}} as geoapp answers it. */
+/** The API's refusal in the page's language: the one error body {code, description, zh, en}. */
 function messageOf(body, status) {
-  const d = body?.detail;
-  if (d && typeof d === 'object') return d[lang()] || d.message || `${status}`;
-  return typeof d === 'string' ? d : `${status}`;
+  return body?.[lang()] || body?.description || `${status}`;
 }
 
 function dialogHtml() {

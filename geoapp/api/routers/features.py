@@ -21,20 +21,19 @@ from geoapp.api.routers.ogc_common import (
     GEOJSON,
     JSON,
     OPENAPI_30,
-    NotFound,
     base_url,
     engine_of,
     json_response,
     layer_of,
     layers_dir_of,
     now_iso,
-    ogc_errors,
     params_of,
     read,
     read_engine_of,
     stream,
 )
 from geoapp.api.routers.ogc_openapi import openapi_document
+from geoapp.errors import NotFound
 from geoapp.exports import EXPORT_FORMATS, MEDIA_TYPES, iter_export
 from geoapp.layers import sql
 from geoapp.layers.filters import CRS84, FilterError
@@ -85,7 +84,6 @@ def _wants_html(request: Request) -> bool:
 
 
 @router.get("/", include_in_schema=False)
-@ogc_errors
 def landing(request: Request) -> Response:
     """The web map for browsers, the OGC landing page for clients (JSON is the default)."""
     index = Path(request.app.state.settings.static_dir) / "index.html"
@@ -114,13 +112,11 @@ def landing(request: Request) -> Response:
 
 
 @router.get("/conformance")
-@ogc_errors
 def conformance(request: Request) -> Response:
     return json_response({"conformsTo": CONFORMANCE})
 
 
 @router.get("/api", include_in_schema=False)
-@ogc_errors
 def api(request: Request) -> Response:
     layers_dir = layers_dir_of(request)
     doc = openapi_document(base_url(request), registry(layers_dir), vocabularies(layers_dir))
@@ -201,7 +197,6 @@ def collection_doc(base: str, layer: Layer, conn: Connection, layers_dir: Path) 
 
 
 @router.get("/collections")
-@ogc_errors
 def collections(request: Request) -> Response:
     base, layers_dir = base_url(request), layers_dir_of(request)
     with read_engine_of(request).connect() as conn:
@@ -213,7 +208,6 @@ def collections(request: Request) -> Response:
 
 
 @router.get("/collections/{collection_id}")
-@ogc_errors
 def collection(request: Request, collection_id: str) -> Response:
     layer = layer_of(request, collection_id)
     with read_engine_of(request).connect() as conn:
@@ -221,7 +215,6 @@ def collection(request: Request, collection_id: str) -> Response:
 
 
 @router.get("/collections/{collection_id}/queryables")
-@ogc_errors
 def queryables(request: Request, collection_id: str) -> Response:
     layer = layer_of(request, collection_id)
     vocabs = vocabularies(layers_dir_of(request))
@@ -276,7 +269,6 @@ def _no_datetime(params: dict) -> None:
 
 
 @router.get("/collections/{collection_id}/items")
-@ogc_errors
 def items(request: Request, collection_id: str) -> Response:
     layer = layer_of(request, collection_id)
     params = params_of(request)
@@ -312,7 +304,6 @@ def items(request: Request, collection_id: str) -> Response:
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}")
-@ogc_errors
 def item(request: Request, collection_id: str, feature_id: str) -> Response:
     layer = layer_of(request, collection_id)
     params = params_of(request)

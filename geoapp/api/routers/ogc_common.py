@@ -1,12 +1,11 @@
 """What the OGC routers share: absolute links, query parameters, errors as OGC exception JSON, streamed bodies.
 
-No handler answers 500: bad input is a 400 naming the parameter, an unknown collection or feature a 404, a
-database that cannot be reached a 503.
+Failures are raised (FilterError, NotFound …) and answered by the one error path (geoapp/api/errors.py): bad
+input is a 400 naming the parameter, an unknown collection or feature a 404, a database that cannot be reached a 503.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import weakref
@@ -17,12 +16,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Connection, Engine, create_engine
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 
-from geoapp.errors import GeoappError
-from geoapp.layers.filters import FilterError
+from geoapp.errors import NotFound
 from geoapp.layers.registry import Layer, registry
 from geoapp.layers.request import as_params
 
@@ -33,44 +31,6 @@ JSON = "application/json"
 OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
 MVT = "application/vnd.mapbox-vector-tile"
 T = TypeVar("T")
-
-
-class NotFound(GeoappError):
-    """An unknown collection or feature (HTTP 404)."""
-
-
-def error_response(status: int, code: str, description: str, **extra: Any) -> JSONResponse:
-    body = {"code": code, "description": description, **{k: v for k, v in extra.items() if v is not None}}
-    return JSONResponse(body, status_code=status)
-
-
-def ogc_errors(handler: Callable) -> Callable:
-    """Turn expected failures into OGC exception responses (400/404/503), never a 500."""
-
-    @functools.wraps(handler)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return handler(*args, **kwargs)
-        except FilterError as exc:
-            return error_response(400, "InvalidParameterValue", str(exc), parameter=exc.parameter,
-                                  allowed=exc.allowed)
-        except NotFound as exc:
-            return error_response(404, "NotFound", str(exc))
-        except GeoappError as exc:
-            return error_response(400, "InvalidParameterValue", str(exc))
-        except OperationalError as exc:
-            log.warning("database unavailable: %s", exc)
-            return error_response(503, "ServiceUnavailable",
-                                  "数据库暂不可用 / the database is not available, try again later")
-        except DBAPIError as exc:
-            first = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-            return error_response(400, "InvalidParameterValue",
-                                  f"数据库拒绝了该查询 / the database rejected this query: {first}")
-        except SQLAlchemyError as exc:
-            log.exception("query failed")
-            return error_response(503, "ServiceUnavailable", f"查询失败 / query failed: {type(exc).__name__}")
-
-    return wrapper
 
 
 def base_url(request: Request) -> str:

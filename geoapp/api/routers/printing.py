@@ -9,21 +9,15 @@ Unknown route → 404; a bad paper, orientation, language or crs → 400 naming 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from fastapi.responses import Response
 
-from geoapp.errors import GeoappError
 from geoapp.printing import service, tracks
-from geoapp.printing.fonts import FontMissing
-from geoapp.printing.model import PrintOptions, PrintParameterError
-from geoapp.printing.source import RouteNotFound
+from geoapp.printing.model import PrintOptions
 
-log = logging.getLogger(__name__)
 router = APIRouter(tags=["printing"])
 
 PDF = "application/pdf"
@@ -31,28 +25,9 @@ GPX = "application/gpx+xml"
 KML = "application/vnd.google-earth.kml+xml"
 
 
-def _error(status: int, code: str, description: str, **extra) -> JSONResponse:
-    return JSONResponse({"code": code, "description": description, **extra}, status_code=status)
-
-
 def _answer(make: Callable[[], tuple[bytes, str, str]], disposition: str = "inline") -> Response:
-    """Run a renderer; expected failures become 400/404/503 with a message, never a 500."""
-    try:
-        data, media_type, filename = make()
-    except RouteNotFound as exc:
-        return _error(404, "NotFound", str(exc))
-    except FontMissing as exc:
-        return _error(503, "ServiceUnavailable", str(exc))
-    except PrintParameterError as exc:
-        return _error(400, "InvalidParameterValue", str(exc), parameter=exc.parameter, allowed=list(exc.allowed))
-    except GeoappError as exc:
-        return _error(400, "InvalidParameterValue", str(exc))
-    except OperationalError as exc:
-        log.warning("database unavailable: %s", exc)
-        return _error(503, "ServiceUnavailable", "数据库不可用 / the database is unavailable")
-    except SQLAlchemyError as exc:
-        log.exception("printing failed")
-        return _error(503, "ServiceUnavailable", f"数据库错误 / database error: {type(exc).__name__}")
+    """Run a renderer and answer its bytes as a named download; failures take the one error path."""
+    data, media_type, filename = make()
     disposition = f"{disposition}; filename=\"{filename.encode('ascii', 'ignore').decode()}\"; " \
                   f"filename*=UTF-8''{quote(filename)}"
     return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})

@@ -40,22 +40,11 @@ def _with_etag(project: dict, status: int = 200) -> JSONResponse:
     return JSONResponse(_project_json(project), status_code=status, headers={"ETag": f'"{project["version"]}"'})
 
 
-def _error(exc: EditError, lang: str | None) -> JSONResponse:
-    lang = lang or "zh"
-    detail = {"message": f"{exc.zh} / {exc.en}", "zh": exc.zh, "en": exc.en, **exc.extra}
-    if exc.problems:
-        detail["problems"] = [{k: v for k, v in p.as_dict(lang).items() if k != "row"} for p in exc.problems]
-    headers = {"ETag": f'"{exc.extra["version"]}"'} if "version" in exc.extra else None
-    return JSONResponse({"detail": detail}, status_code=exc.status, headers=headers)
-
-
 def _run(request: Request, lang: str | None, work, write: bool = True, status: int = 200):
+    """Run ``work`` in a transaction (writes) or on a connection (reads); refusals go to the one error path."""
     engine = request.app.state.engine
-    try:
-        with engine.begin() if write else engine.connect() as conn:
-            result = work(conn)
-    except EditError as exc:
-        return _error(exc, lang)
+    with engine.begin() if write else engine.connect() as conn:
+        result = work(conn)
     if isinstance(result, dict) and "version" in result and "code" in result:
         return _with_etag(result, status)
     return result
@@ -72,7 +61,7 @@ def list_projects(request: Request, account: Reader,
                   offset: Annotated[int, Query(ge=0)] = 0, lang: Lang = None):
     """Projects by code (for editing); deleted ones only for admins (deleted=only lists what can be restored)."""
     if deleted != "false" and (account is None or not account.is_admin):
-        return _error(EditError(403, "只有管理员能查看已删除的项目", "only admins see deleted projects"), lang)
+        raise EditError(403, "只有管理员能查看已删除的项目", "only admins see deleted projects")
     return _run(request, lang, lambda conn: JSONResponse(
         [_project_json(p) for p in edit.list_projects(conn, deleted, limit, offset)]), write=False)
 

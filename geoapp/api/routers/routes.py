@@ -12,9 +12,8 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from geoapp.errors import GeoappError
+from geoapp.errors import GeoappError, NotFound
 from geoapp.routing import planner, store
 from geoapp.routing.request import parse_settings
 
@@ -22,12 +21,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["routes"])
 
 
-def _error(status: int, code: str, description: str, **extra) -> JSONResponse:
-    return JSONResponse({"code": code, "description": description, **extra}, status_code=status)
-
-
-def _not_found(plan_id: str) -> JSONResponse:
-    return _error(404, "NotFound", f"没有编号为 {plan_id} 的路线方案 / no route plan with id '{plan_id}'")
+def _not_found(plan_id: str) -> NotFound:
+    return NotFound(zh=f"没有编号为 {plan_id} 的路线方案", en=f"no route plan with id '{plan_id}'")
 
 
 def _plan_id(value: str) -> int | None:
@@ -39,17 +34,7 @@ def _plan_id(value: str) -> int | None:
 
 
 def _answer(work: Callable[[], Response]) -> Response:
-    try:
-        return work()
-    except GeoappError as exc:
-        parameter = getattr(exc, "field", None) or getattr(exc, "parameter", None)
-        return _error(400, "InvalidParameterValue", str(exc), parameter=parameter)
-    except OperationalError as exc:
-        log.warning("database unavailable: %s", exc)
-        return _error(503, "ServiceUnavailable", "数据库不可用 / the database is unavailable")
-    except SQLAlchemyError as exc:
-        log.exception("route planning failed")
-        return _error(503, "ServiceUnavailable", f"数据库错误 / database error: {type(exc).__name__}")
+    return work()
 
 
 @router.post("/routes/plan", summary="规划考察路线 / plan inspection routes", status_code=201)
@@ -72,8 +57,8 @@ def list_route_plans(request: Request, limit: str = "100") -> Response:
     """Every stored plan in brief (id, title, travel model, routes with colour and visits); details: /routes/{id}."""
     number = _plan_id(limit)
     if number is None or number > 1000:
-        return _error(400, "InvalidParameterValue", f"limit 须为 1 至 1000 的整数 / limit must be an integer from 1 "
-                      f"to 1000, not '{limit}'", parameter="limit")
+        raise GeoappError(zh=f"limit 须为 1 至 1000 的整数，收到“{limit[:40]}”",
+                          en=f"limit must be an integer from 1 to 1000, not '{limit[:40]}'", parameter="limit")
 
     def work() -> Response:
         with request.app.state.engine.connect() as conn:
@@ -87,12 +72,14 @@ def list_route_plans(request: Request, limit: str = "100") -> Response:
 def get_route_plan(request: Request, plan_id: str) -> Response:
     number = _plan_id(plan_id)
     if number is None:
-        return _not_found(plan_id)
+        raise _not_found(plan_id)
 
     def work() -> Response:
         with request.app.state.engine.connect() as conn:
             result = store.get_plan(conn, number)
-        return _not_found(plan_id) if result is None else JSONResponse(result)
+        if result is None:
+            raise _not_found(plan_id)
+        return JSONResponse(result)
 
     return _answer(work)
 
@@ -103,12 +90,14 @@ def edit_route_plan(request: Request, plan_id: str, body: Any = Body(None)) -> R
     (``{"routes": [{"name": "北线", "days": [["code", …], …]}]}``); the times are recomputed."""
     number = _plan_id(plan_id)
     if number is None:
-        return _not_found(plan_id)
+        raise _not_found(plan_id)
 
     def work() -> Response:
         with request.app.state.engine.begin() as conn:
             result = store.edit_plan(conn, number, body)
-        return _not_found(plan_id) if result is None else JSONResponse(result)
+        if result is None:
+            raise _not_found(plan_id)
+        return JSONResponse(result)
 
     return _answer(work)
 
@@ -117,11 +106,13 @@ def edit_route_plan(request: Request, plan_id: str, body: Any = Body(None)) -> R
 def delete_route_plan(request: Request, plan_id: str) -> Response:
     number = _plan_id(plan_id)
     if number is None:
-        return _not_found(plan_id)
+        raise _not_found(plan_id)
 
     def work() -> Response:
         with request.app.state.engine.begin() as conn:
             deleted = store.delete_plan(conn, number)
-        return Response(status_code=204) if deleted else _not_found(plan_id)
+        if not deleted:
+            raise _not_found(plan_id)
+        return Response(status_code=204)
 
     return _answer(work)

@@ -38,7 +38,6 @@ from geoapp.api.routers.ogc_common import (
     json_response,
     layer_of,
     layers_dir_of,
-    ogc_errors,
     params_of,
     read,
 )
@@ -140,13 +139,11 @@ def _stats(request: Request, layer: Layer) -> Response:
 
 
 @router.get("/stats")
-@ogc_errors
 def stats(request: Request) -> Response:
     """Statistics of the projects matching the filter parameters (shape in the module docstring)."""
     return _stats(request, layer_of(request, "projects"))
 
 
 @router.get("/collections/{collection_id}/stats")
-@ogc_errors
 def collection_stats(request: Request, collection_id: str) -> Response:
     return _stats(request, layer_of(request, collection_id))

@@ -19,17 +19,15 @@ from geoapp.api.routers.features import _extent
 from geoapp.api.routers.ogc_common import (
     JSON,
     MVT,
-    NotFound,
     base_url,
     json_response,
     layer_of,
     layers_dir_of,
-    ogc_errors,
     params_of,
     read,
     read_engine_of,
 )
-from geoapp.errors import GeoappError
+from geoapp.errors import GeoappError, NotFound
 from geoapp.layers import sql
 from geoapp.layers.filters import FilterError
 from geoapp.layers.registry import Layer
@@ -50,7 +48,6 @@ def _tms_or_404(tms_id: str) -> morecantile.TileMatrixSet:
 
 
 @router.get("/tileMatrixSets")
-@ogc_errors
 def tile_matrix_sets(request: Request) -> Response:
     base = base_url(request)
     return json_response({"tileMatrixSets": [{
@@ -60,13 +57,11 @@ def tile_matrix_sets(request: Request) -> Response:
 
 
 @router.get("/tileMatrixSets/{tms_id}")
-@ogc_errors
 def tile_matrix_set(request: Request, tms_id: str) -> Response:
     return json_response(_tms_or_404(tms_id).model_dump(mode="json", exclude_none=True))
 
 
 @router.get("/collections/{collection_id}/tiles")
-@ogc_errors
 def tilesets(request: Request, collection_id: str) -> Response:
     layer = layer_of(request, collection_id)
     base = base_url(request)
@@ -86,7 +81,6 @@ def tilesets(request: Request, collection_id: str) -> Response:
 
 
 @router.get("/collections/{collection_id}/tiles/{tms_id}/tilejson.json")
-@ogc_errors
 def tilejson(request: Request, collection_id: str, tms_id: str) -> Response:
     layer = layer_of(request, collection_id)
     _tms_or_404(tms_id)
@@ -142,7 +136,6 @@ def _tile_numbers(z: str, x: str, y: str) -> tuple[int, int, int]:
 
 
 @router.get("/collections/{collection_id}/tiles/{tms_id}/{z}/{x}/{y}")
-@ogc_errors
 def tile(request: Request, collection_id: str, tms_id: str, z: str, x: str, y: str) -> Response:
     layer = layer_of(request, collection_id)
     tms = _tms_or_404(tms_id)
