@@ -34,6 +34,16 @@ class Settings(BaseSettings):
     basemaps: str = ""
     tianditu_key: str | None = None
 
+    # -- limits on what a request may send (uploads, bodies, sheets); each refusal names its setting --
+
+    # -- logins (throttling, hash cost) --
+
+    # -- the database (role, statement and lock timeouts) --
+
+    # -- route planning (projects per plan, solver time, worker processes) --
+
+    # -- the HTTP edge (trusted hosts for links, origins allowed to write with a cookie, security headers) --
+
 
 def get_settings() -> Settings:
     return Settings()

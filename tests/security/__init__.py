@@ -1,0 +1,1 @@
+"""Attacks that once worked, one test per class: each must now fail safely."""
