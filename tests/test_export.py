@@ -8,6 +8,7 @@ import sys
 import pytest
 from sqlalchemy import text
 
+from geoapp.demo import named_projects
 from geoapp.exports import write_projects
 from geoapp.exports.gpkg import write_projects_gpkg
 from geoapp.layers.filters import project_filter
@@ -21,7 +22,8 @@ COMPARED = ("code, name, sector, tier, status, division_code, total_investment, 
 
 @pytest.fixture
 def varied_db(demo_db, inner_points, tmp_path):
-    """The named demo projects plus imported ones with units, NULLs, long decimals and a GCJ-02 point."""
+    """The named demo projects plus imported ones with units, NULLs, long decimals, a GCJ-02 point and texts that
+    start like spreadsheet formulas."""
     lon, lat = inner_points[HORQIN]
     rows = [
         row(1, "科区", (lon + 0.0012345678901, lat - 0.0009876543210)),
@@ -34,6 +36,12 @@ def varied_db(demo_db, inner_points, tmp_path):
     gcj.write_text("项目编号,项目名称,旗县市区,行业领域,项目层级,项目状态,经度,纬度\n"
                    f"GCJ-9,高德取点项目（测试）,科区,文旅,策划,前期,{lon + 0.005},{lat + 0.002}\n", encoding="utf-8")
     assert run_import(demo_db, gcj, crs="gcj02").ok
+    # texts a spreadsheet would run as formulas: the export quotes them ('=1+1), the import takes the quote off
+    formulas = tmp_path / "formulas.csv"
+    formulas.write_text("项目编号,项目名称,旗县市区,行业领域,项目层级,项目状态,建设单位,包联领导,建设内容及规模,经度,纬度\n"
+                        f"FX-1,@SUM(A1),科区,文旅,策划,前期,=1+1,+86 138 0000 0000,-拆除旧厂房，新建车间,{lon},{lat}\n",
+                        encoding="utf-8")
+    assert run_import(demo_db, formulas).ok
     return demo_db
 
 
@@ -56,7 +64,7 @@ def test_an_export_re_imports_with_every_project_unchanged(varied_db, tmp_path, 
     path = tmp_path / f"projects.{fmt}"
     count = export(varied_db, path, fmt, lang)
     before = state(varied_db)
-    assert count == before[0] == 12
+    assert count == before[0] == len(named_projects()) + 5   # the named demo projects, 5 imported by varied_db
     report = run_import(varied_db, path, update=True)
     assert report.ok, report.text()
     assert (report.added, report.updated, report.unchanged) == (0, 0, count)
@@ -82,6 +90,8 @@ def test_an_export_imported_into_an_empty_database_gives_the_same_projects(varie
             k: v for k, v in before.items() if k not in ("lon", "lat")}, code
     assert copied["GCJ-9"]["coord_source"] == "gcj02"   # the provenance survives, the point is not converted twice
     assert copied["IMP-003"]["scope"] == "第一行\n第二行：含换行的建设内容"
+    assert {k: copied["FX-1"][k] for k in ("name", "company", "leader", "scope")} == {
+        "name": "@SUM(A1)", "company": "=1+1", "leader": "+86 138 0000 0000", "scope": "-拆除旧厂房，新建车间"}
 
 
 def test_the_export_command_applies_the_filters_and_leaves_deleted_projects_out(varied_db, tmp_path, database_url):

@@ -2,6 +2,10 @@
 
 GeoJSON features are built by PostgreSQL (``geoapp.layers.sql.feature_text``); CSV and XLSX rows carry the
 property values with vocabulary codes turned into labels and the point as WGS84 longitude/latitude.
+
+CSV and XLSX are opened in spreadsheets, which run a cell that starts with = + - @ (or a tab or CR) as a formula:
+such texts are written with a leading apostrophe (OWASP's advice against CSV injection), numbers as numbers.
+GeoJSON and GeoPackage are read by GIS software and scripts, which evaluate nothing: they carry the texts as stored.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from sqlalchemy import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from geoapp.errors import GeoappError
+from geoapp.ingest.values import neutralise_formula
 from geoapp.layers import sql
 from geoapp.layers.filters import division_terms
 from geoapp.layers.registry import Layer, get_layer
@@ -63,6 +68,10 @@ def _label_maps(conn: Connection, layer: Layer, layers_dir: Path, lang: str) -> 
 
 
 def _plain(value: Any) -> Any:
+    """A value for a CSV/XLSX cell: numbers stay numbers, texts that a spreadsheet would run as a formula get the
+    leading apostrophe (values.neutralise_formula; the import takes it off again)."""
+    if isinstance(value, str):
+        return neutralise_formula(value)
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict | list):

@@ -146,6 +146,9 @@ class RowContext:
     # With --update, fields the file does not give stay NULL here and are filled from the stored row in SQL
     # (see importer._match_stored), so re-importing a file never rewrites what it does not mention.
     defer_defaults: bool = False
+    # A CSV or XLSX file (values.SPREADSHEET_FORMATS): its texts may carry the apostrophe geoapp's export puts before
+    # a formula character (values.neutralise_formula), which comes off here.
+    spreadsheet: bool = False
 
 
 @dataclass
@@ -184,10 +187,13 @@ class RowChecker:
     def _raw(self, cells: list) -> dict[str, object]:
         raw: dict[str, object] = {}
         short = len(cells) < self.width
+        spreadsheet = self.ctx.spreadsheet
         for name, index in self.fields:
             value = None if short and index >= len(cells) else cells[index]
             if value.__class__ is str:
                 value = value.strip() or None
+                if spreadsheet and value is not None and value[0] == "'":
+                    value = values.unquote_formula(value)
             elif value is not None and value.__class__ is float and value != value:  # NaN from GIS files
                 value = None
             raw[name] = value

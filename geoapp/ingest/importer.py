@@ -24,6 +24,7 @@ from geoapp.ingest.coords import CRS_CHOICES
 from geoapp.ingest.headers import ALIASES, FIELD_TITLES, Column, HeaderMap, find_header_row, map_headers
 from geoapp.ingest.readers import GEOMETRY_COLUMN, GEOMETRY_LAT, GEOMETRY_LON, ReadError, Table, open_table
 from geoapp.ingest.report import ImportReport, Problem
+from geoapp.ingest.values import SPREADSHEET_FORMATS
 from geoapp.vocab import vocabularies
 
 HEADER_SCAN_ROWS = 30
@@ -111,7 +112,8 @@ def import_table(conn: Connection, table: Table, layers_dir: Path, options: Impo
         return
     report.crs = crs
     ctx = RowContext(vocabularies(Path(layers_dir)), Divisions.load(conn, Path(layers_dir)), source, crs,
-                     options.allowed_divisions, defer_defaults=options.update)
+                     options.allowed_divisions, defer_defaults=options.update,
+                     spreadsheet=table.format in SPREADSHEET_FORMATS)
     late: list[Problem] = []  # found by this thread while the checking thread may still report
     total = UpsertCounts()
     chunks = _threaded(engine, rows, header, ctx, report) if engine is not None else _checked_chunks(

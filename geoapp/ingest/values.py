@@ -15,6 +15,35 @@ _YEAR = re.compile(
 _MONEY_SUFFIX = (("亿元", 10000), ("亿", 10000), ("万元", 1), ("万", 1), ("元", 0.0001))
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet (Excel, WPS, LibreOffice) read a text cell as a formula (OWASP, CSV
+injection): an exported text starting with one gets a leading apostrophe, which the import takes off again."""
+SPREADSHEET_FORMATS = ("csv", "xlsx")
+"""The formats whose exports are neutralised, so the only ones whose import takes the apostrophe off."""
+
+
+def neutralise_formula(value: str) -> str:
+    """A text for a CSV/XLSX cell that no spreadsheet runs: '=1+1 for =1+1, '+86 … for +86 …, '-12 for the text -12.
+
+    Every text that starts with one of FORMULA_STARTS gets the apostrophe, also one that looks like a negative
+    number: it is text in geoapp (a code, a scope), an export keeps it text, and numbers are written as numbers,
+    never as text. Texts that already start with apostrophes before such a character get one more, so
+    :func:`unquote_formula` restores every text exactly.
+    """
+    return "'" + value if _formula_like(value) else value
+
+
+def unquote_formula(value: str) -> str:
+    """The inverse of :func:`neutralise_formula` for a text read from a CSV or XLSX cell: exactly one leading
+    apostrophe comes off when apostrophes are followed by one of FORMULA_STARTS ('=1+1 → =1+1, ''=x → '=x)."""
+    return value[1:] if value[:1] == "'" and _formula_like(value) else value
+
+
+def _formula_like(value: str) -> bool:
+    """Whether a text starts with a formula character, behind any apostrophes."""
+    return value.lstrip("'")[:1] in FORMULA_STARTS
+
+
 class CellError(ValueError):
     """A value that cannot be used, with the reason in Chinese and English."""
 
