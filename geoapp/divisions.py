@@ -165,6 +165,11 @@ def _place_prefixes(city_code: str) -> tuple[str, ...]:
     return tuple(sorted((f for f in forms if len(f) >= 2), key=len, reverse=True))
 
 
+MAX_PLACE_PREFIXES = 3
+"""How many leading province and city names a place text may carry before its division (内蒙古自治区通辽市… has two;
+one more for a repeated short form such as 内蒙古通辽通辽市)."""
+
+
 def division_from_place(conn: Connection, place: str) -> str | None:
     """The division a place text names at its start: 扎鲁特旗鲁北镇, 通辽市科尔沁区, 内蒙古通辽市开鲁县xx.
 
@@ -180,7 +185,9 @@ def division_from_place(conn: Connection, place: str) -> str | None:
                    key=lambda pair: len(pair[0]), reverse=True)
     prefixes = sorted({p for parent in {r[3] for r in rows if r[3]} for p in _place_prefixes(parent)},
                       key=len, reverse=True)
-    while rest:
+    # Each pass drops one leading name; a text of repeated prefixes (通辽通辽… 50,000 times) is given up after
+    # MAX_PLACE_PREFIXES instead of being copied once per prefix (quadratic).
+    for _ in range(MAX_PLACE_PREFIXES + 1):
         # The text as it stands first, so a division named after the city (通辽经济技术开发区) still matches.
         code = next((code for form, code in forms if rest.startswith(form)), None)
         if code is not None:

@@ -20,7 +20,11 @@ from geoapp.editing.projects import EditError, get_project
 from geoapp.ingest.importer import set_actor
 from geoapp.vocab import vocabularies
 
-_MONTH = re.compile(r"^\s*(\d{4})\s*(?:-|年|/|\.)\s*(\d{1,2})\s*(?:月)?(?:\s*-\s*0?1)?\s*$")
+# Matched whole against the stripped text; each optional part carries its own leading blanks, so no two
+# optional runs of whitespace meet (they did, and "2025-1" + 10,000 blanks backtracked quadratically).
+_MONTH = re.compile(r"(\d{4})\s*[-年/.]\s*(\d{1,2})(?:\s*月)?(?:\s*-\s*0?1)?")
+MAX_MONTH_CHARS = 16
+"""The longest month text read ("2025 年 12 月" or "2025-12-01" with blanks); longer is refused unparsed."""
 NO_UNIT = "（未填责任单位）"
 
 
@@ -29,7 +33,12 @@ def parse_month(value: str | None, parameter: str = "month") -> date:
     if value is None or not str(value).strip():
         today = date.today()
         return date(today.year, today.month, 1)
-    match = _MONTH.match(str(value))
+    text_ = str(value).strip()
+    if len(text_) > MAX_MONTH_CHARS:
+        raise EditError(422, f"参数 {parameter} 太长（最多 {MAX_MONTH_CHARS} 个字符），应为月份，如 2025-05",
+                        f"{parameter} is too long (at most {MAX_MONTH_CHARS} characters): give a month such as 2025-05",
+                        parameter=parameter)
+    match = _MONTH.fullmatch(text_)
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise EditError(422, f"参数 {parameter} 应为月份，如 2025-05", f"{parameter} must be a month such as 2025-05",
                         parameter=parameter, value=str(value))

@@ -322,7 +322,11 @@ class RowChecker:
                     zh_title, en_title = FIELD_TITLES[name]
                     bad(name, f"缺少{zh_title}", f"the {en_title} is missing")
                     continue
-                parsed = parse_degrees(value)
+                try:
+                    parsed = parse_degrees(value)
+                except CellError as exc:
+                    bad(name, exc.zh, exc.en)
+                    continue
                 if parsed is None:
                     if isinstance(value, str) and value.startswith("<"):
                         bad(name, f"要素的几何不是点（{value[1:-1]}）", f"the feature's geometry is not a point "
@@ -336,7 +340,11 @@ class RowChecker:
                     lat = parsed
         elif "coords" in raw:
             value = get("coords")
-            pair = parse_pair(value) if value is not None else None
+            try:
+                pair = parse_pair(value) if value is not None else None
+            except CellError as exc:
+                bad("coords", exc.zh, exc.en)
+                return None
             if value is None:
                 bad("coords", "缺少坐标", "the coordinates are missing")
             elif pair is None:

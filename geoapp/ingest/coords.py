@@ -14,6 +14,8 @@ import re
 
 import numpy as np
 
+from geoapp.ingest.values import CellError
+
 CRS_CHOICES = ("wgs84", "cgcs2000", "gcj02", "bd09")
 
 # Krasovsky 1940 ellipsoid as used by the GCJ-02 formula.
@@ -104,21 +106,36 @@ def to_wgs84(crs: str, lon, lat) -> tuple[np.ndarray, np.ndarray]:
     raise ValueError(f"unknown coordinate system {crs!r}; use one of {', '.join(CRS_CHOICES)}")
 
 
+# Matched whole against the stripped text. Each optional part (minutes, seconds, the hemisphere after) carries its own
+# leading blanks, so no two optional runs of whitespace meet: they did, four deep, and "1°" + 200 blanks + "x" took a
+# second (the fourth power of the blanks).
 _DMS = re.compile(
-    r"^\s*([NSEW东西南北]|北纬|南纬|东经|西经)?\s*(-?\d+(?:\.\d+)?)\s*(?:°|度|º|d)"
-    r"\s*(?:(\d+(?:\.\d+)?)\s*(?:'|′|’|分|m))?\s*(?:(\d+(?:\.\d+)?)\s*(?:\"|″|”|''|′′|秒|s))?\s*([NSEW东西南北])?\s*$",
+    r"(?:([NSEW东西南北]|北纬|南纬|东经|西经)\s*)?(-?\d+(?:\.\d+)?)\s*(?:°|度|º|d)"
+    r"(?:\s*(\d+(?:\.\d+)?)\s*(?:'|′|’|分|m))?(?:\s*(\d+(?:\.\d+)?)\s*(?:\"|″|”|''|′′|秒|s))?(?:\s*([NSEW东西南北]))?",
     re.IGNORECASE,
 )
+MAX_COORD_CHARS = 64
+"""The longest coordinate cell read: a pair in one cell, "东经122°14′35.2″ , 北纬43°39′12.5″", has 30 characters, a
+decimal with 15 digits 19. A longer cell is refused (CellError) before it is parsed: no file buys CPU with a cell."""
 _NEGATIVE = {"S", "W", "南", "西", "南纬", "西经"}
 
 
+def _capped(value) -> str:
+    text = str(value).strip()
+    if len(text) > MAX_COORD_CHARS:
+        raise CellError(f"坐标单元格太长（{len(text)} 个字符，最多 {MAX_COORD_CHARS} 个）",
+                        f"the coordinate cell is too long ({len(text)} characters, at most {MAX_COORD_CHARS})")
+    return text
+
+
 def parse_degrees(value) -> float | None:
-    """A coordinate as a number: decimal degrees or degrees-minutes-seconds (122°14′35.2″E, 43度39分). None if not."""
+    """A coordinate as a number: decimal degrees or degrees-minutes-seconds (122°14′35.2″E, 43度39分). None if not;
+    CellError for a cell longer than MAX_COORD_CHARS."""
     if value is None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value) if math.isfinite(value) else None
-    text = str(value).strip().replace("，", ",")
+    text = _capped(value).replace("，", ",")
     if not text:
         return None
     try:
@@ -126,7 +143,7 @@ def parse_degrees(value) -> float | None:
         return number if math.isfinite(number) else None
     except ValueError:
         pass
-    match = _DMS.match(text)
+    match = _DMS.fullmatch(text)
     if not match:
         return None
     prefix, deg, minutes, seconds, suffix = match.groups()
@@ -142,10 +159,11 @@ _PAIR_SPLIT = re.compile(r"\s*[,，;；/]\s*|\s+")
 
 
 def parse_pair(value) -> tuple[float, float] | None:
-    """One 坐标 cell "lon,lat" (also with a Chinese comma, a semicolon or a space) → (first, second) or None."""
+    """One 坐标 cell "lon,lat" (also with a Chinese comma, a semicolon or a space) → (first, second) or None;
+    CellError for a cell longer than MAX_COORD_CHARS."""
     if value is None:
         return None
-    parts = [p for p in _PAIR_SPLIT.split(str(value).strip()) if p]
+    parts = [p for p in _PAIR_SPLIT.split(_capped(value)) if p]
     if len(parts) != 2:
         return None
     first, second = parse_degrees(parts[0]), parse_degrees(parts[1])

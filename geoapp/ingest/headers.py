@@ -81,6 +81,9 @@ CRS_HINTS = {"wgs84": "wgs84", "wgs-84": "wgs84", "gps": "wgs84", "cgcs2000": "c
 _PLAN_YEAR = re.compile(r"^(\d{4})年?度?(?:计划投资|计划完成投资|投资计划|年度计划投资)$")
 _PARENS = re.compile(r"^(.*?)[(\[{<]([^()\[\]{}<>]*)[)\]}>]$")
 _UNIT_LABEL = re.compile(r"^(?:单位[:：])?(.*)$")
+MAX_HEADER_CHARS = 100
+"""A cell longer than this is not a header (the longest known, "Planned investment this year (10k yuan)", has 39
+characters): it is not normalised or matched, so the header search never spends time on a long data cell."""
 
 
 def normalize(text: object) -> str:
@@ -178,6 +181,8 @@ def match_header(text: object, layers_dir: Path | None = None) -> Column | None:
     if text is None:
         return None
     raw = str(text).strip()
+    if len(raw) > MAX_HEADER_CHARS:
+        return None
     key = normalize(raw)
     if not key:
         return None

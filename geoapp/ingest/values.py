@@ -9,9 +9,12 @@ from datetime import date, datetime
 MIN_YEAR, MAX_YEAR = 1949, 2100
 MAX_MONEY = 999_999_999_999.99  # numeric(14, 2), in 万元
 
-_YEAR = re.compile(
-    r"^\s*(\d{4})(?:\s*(?:年|[-./])\s*(\d{1,2})?\s*(?:月)?(?:\s*[-./]?\s*\d{1,2}\s*日?)?)?\s*(?:年)?\s*$"
-)
+# A year, perhaps with month and day, matched whole against the stripped text. Each optional part carries its own
+# leading blanks, so no two optional runs of whitespace meet: they did, and "2025-" + 200 blanks + "x" took seconds
+# (the fourth power of the blanks).
+_YEAR = re.compile(r"(\d{4})(?:\s*[年\-./](?:\s*\d{1,2})?(?:\s*月)?(?:\s*(?:[-./]\s*)?\d{1,2}(?:\s*日)?)?)?(?:\s*年)?")
+MAX_YEAR_CHARS = 32
+"""The longest year cell read ("2025 年 03 月 15 日" has 17 characters); longer is refused before it is parsed."""
 _MONEY_SUFFIX = (("亿元", 10000), ("亿", 10000), ("万元", 1), ("万", 1), ("元", 0.0001))
 
 
@@ -127,7 +130,11 @@ def year(value: object) -> int:
     elif isinstance(value, int | float) and not isinstance(value, bool):
         out = _numeric_year(value)
     else:
-        match = _YEAR.match(str(value))
+        raw = str(value).strip()
+        if len(raw) > MAX_YEAR_CHARS:
+            raise CellError(f"年份单元格太长（{len(raw)} 个字符，最多 {MAX_YEAR_CHARS} 个）",
+                            f"the year cell is too long ({len(raw)} characters, at most {MAX_YEAR_CHARS})")
+        match = _YEAR.fullmatch(raw)
         if not match:
             raise CellError("不是年份（应为如 2025 或 2025年3月）", "not a year (write e.g. 2025 or 2025-03)")
         out = int(match.group(1))

@@ -26,7 +26,12 @@ NAMED_PLACES: dict[str, tuple[float, float, str]] = {
 }
 ALIASES = {"通辽市政府": "通辽市人民政府", "市政府": "通辽市人民政府",
            "tongliao municipal government": "通辽市人民政府"}
-COORDS = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*[,，\s]\s*(-?\d+(?:\.\d+)?)\s*$")
+# "lon,lat" (or with a Chinese comma, or a space), matched whole against the stripped text. The separator is one
+# choice, never optional whitespace around optional whitespace: that stacking backtracked quadratically.
+COORDS = re.compile(r"(-?\d+(?:\.\d+)?)(?:\s*[,，]\s*|\s+)(-?\d+(?:\.\d+)?)")
+MAX_PLACE_CHARS = 100
+"""The longest place text read: a project code has at most 40 characters, a division or place name and
+"lon,lat" with seven decimals far fewer. Longer is refused before any parsing, so no request buys CPU time."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,32 @@ class Place:
 
 class PlaceError(PlanError):
     """A start, end or lodging place that cannot be used."""
+
+
+def place_text(value, parameter: str) -> str:
+    """A place as written, stripped; PlaceError when it is longer than MAX_PLACE_CHARS (also a place's name)."""
+    raw = str(value or "").strip()
+    if len(raw) > MAX_PLACE_CHARS:
+        raise PlaceError(f"参数 {parameter}：地点太长（{len(raw)} 个字符，最多 {MAX_PLACE_CHARS} 个） / parameter "
+                         f"'{parameter}': the place is too long ({len(raw)} characters, at most {MAX_PLACE_CHARS})",
+                         parameter)
+    return raw
+
+
+def check_place_texts(value, parameter: str) -> None:
+    """Refuse (PlaceError) a place text over MAX_PLACE_CHARS anywhere in a planning setting — one place, a
+    {"lon", "lat", "name"} object, a list of places or places by route — when the request is read, before any
+    worker or database sees it; resolve_place checks each place again where it is parsed."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            check_place_texts(item, f"{parameter}[{i}]")
+    elif isinstance(value, dict) and not {"lon", "lat"} & value.keys():
+        for route, item in value.items():
+            check_place_texts(item, f"{parameter}.{route}")
+    elif isinstance(value, dict):
+        place_text(value.get("name"), parameter)
+    elif value is not None:
+        place_text(value, parameter)
 
 
 BORDER_SLACK_DEG = 0.05     # ≈5 km: a lodging just across a simplified boundary line still counts
@@ -75,12 +106,12 @@ def _resolve(conn: Connection, value, parameter: str) -> Place:
         except (KeyError, TypeError, ValueError):
             raise PlaceError(f"参数 {parameter}：坐标需要 lon 和 lat / parameter '{parameter}': coordinates need "
                              "numeric lon and lat") from None
-        place = Place(str(value.get("name") or f"{lon:.5f},{lat:.5f}"), lon, lat, "coordinates")
+        place = Place(place_text(value.get("name"), parameter) or f"{lon:.5f},{lat:.5f}", lon, lat, "coordinates")
     else:
-        raw = str(value or "").strip()
+        raw = place_text(value, parameter)
         if not raw:
             raise PlaceError(f"参数 {parameter}：地点为空 / parameter '{parameter}': empty place")
-        match = COORDS.match(raw)
+        match = COORDS.fullmatch(raw)
         name = ALIASES.get(raw.casefold(), ALIASES.get(raw, raw))
         if match:
             place = Place(raw, float(match.group(1)), float(match.group(2)), "coordinates")

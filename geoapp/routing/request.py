@@ -10,10 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from geoapp.routing.errors import PlanError
 from geoapp.routing.estimate import DEFAULT_CIRCUITY, DEFAULT_SPEED_KMH
-from geoapp.routing.places import DEFAULT_PLACE
+from geoapp.routing.places import DEFAULT_PLACE, check_place_texts
 from geoapp.routing.solver import PRIORITY_MAX, PRIORITY_MIN
 
 HHMM = re.compile(r"^([01]?\d|2[0-3])[:：]([0-5]\d)$")
+MAX_CLOCK_CHARS = 5
+"""HH:MM has five characters: a longer time is refused before it is matched, and not echoed back whole."""
 MAX_ROUTES, MAX_DAYS = 12, 14
 
 FIELD_ZH = {
@@ -30,7 +32,11 @@ FIELD_ZH = {
 
 
 def minutes_of(value: str, field: str) -> int:
-    match = HHMM.match(str(value).strip())
+    text = str(value).strip()
+    if len(text) > MAX_CLOCK_CHARS:
+        raise ValueError(f"时间太长（{len(text)} 个字符），格式应为 HH:MM / time too long ({len(text)} characters), "
+                         "must be HH:MM")
+    match = HHMM.match(text)
     if not match:
         raise ValueError(f"时间格式应为 HH:MM / time must be HH:MM, got {value!r}")
     return int(match.group(1)) * 60 + int(match.group(2))
@@ -77,6 +83,12 @@ class PlanSettings(BaseModel):
     def _clock(cls, value: str, info) -> str:
         minutes = minutes_of(value, info.field_name)
         return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+    @field_validator("start", "end", "overnight", "end_by_route", "overnight_by_route")
+    @classmethod
+    def _place_lengths(cls, value, info):
+        check_place_texts(value, info.field_name)   # a PlaceError (400 naming the place) before any worker
+        return value
 
     @field_validator("projects", "must_visit", mode="before")
     @classmethod

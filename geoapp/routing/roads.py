@@ -51,12 +51,21 @@ class ImportSummary:
                 f"{self.edges} edges, {self.vertices} vertices, {self.dropped_edges} disconnected edges dropped{clip}")
 
 
+# "50", "30 mph": matched whole against the stripped tag, the blanks before "mph" inside its optional group (two
+# optional runs of blanks in a row backtracked quadratically on a crafted tag).
+MAXSPEED = re.compile(r"(\d+(?:\.\d+)?)(?:\s*(mph))?")
+MAX_MAXSPEED_CHARS = 16
+"""A maxspeed tag longer than this ("120", "65 mph", "RU:urban", "none" are the real ones) is not a number: the
+highway's default speed applies, as for any tag that is not one."""
+
+
 def _speed(tags) -> float | None:
     highway = tags.get("highway")
     if highway not in SPEEDS_KMH or tags.get("access") in NO_ACCESS or tags.get("motor_vehicle") in NO_ACCESS:
         return None
     speed = SPEEDS_KMH[highway]
-    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*(mph)?\s*$", tags.get("maxspeed", ""))
+    maxspeed = tags.get("maxspeed", "").strip()
+    match = MAXSPEED.fullmatch(maxspeed) if len(maxspeed) <= MAX_MAXSPEED_CHARS else None
     if match:
         limit = float(match.group(1)) * (1.609 if match.group(2) else 1.0)
         speed = min(speed, limit) if limit > 0 else speed
