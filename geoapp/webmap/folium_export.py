@@ -200,9 +200,12 @@ def build_map(conn: Connection, params: Mapping, layers_dir: Path, static_dir: P
         f"<title>{html.escape(lab['title'])}</title>"
     ), name="geoapp_style")
 
+    # folium's GeoJsonTooltip and GeoJsonPopup put a property into the page with innerHTML, unescaped: every
+    # property they show is HTML built here, each user text in it escaped (a project named <img onerror=…> shows
+    # as text; it never runs).
     boundaries = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": json.loads(d["boundary"]),
-         "properties": {"name": names["division"][d["code"]]}}
+         "properties": {"name": html.escape(names["division"][d["code"]])}}
         for d in divisions if d["boundary"]
     ]}
     folium.GeoJson(
@@ -226,11 +229,12 @@ def build_map(conn: Connection, params: Mapping, layers_dir: Path, static_dir: P
                     html=f"<div class='slabel'>{html.escape(seat)}</div>", icon_size=(0, 0),
                     icon_anchor=(-6, 6))).add_to(m)
 
-    # one GeoJSON layer for all projects (compact, no jQuery): style per feature, the card as pre-escaped HTML
+    # one GeoJSON layer for all projects (compact, no jQuery): style per feature, the name (tooltip) and the card
+    # (popup) as escaped HTML
     points = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [p["lon"], p["lat"]]},
-         "properties": {"name": p["name"], "card": _card(p, names, lang), "color": colours.get(p["sector"], "#777777"),
-                        "radius": _radius(p["total_investment"], classes),
+         "properties": {"name": html.escape(p["name"]), "card": _card(p, names, lang),
+                        "color": colours.get(p["sector"], "#777777"), "radius": _radius(p["total_investment"], classes),
                         "unknown": p["total_investment"] is None}}
         for p in projects
     ]}
@@ -262,8 +266,8 @@ def build_map(conn: Connection, params: Mapping, layers_dir: Path, static_dir: P
         f"<span id='geoapp-count'>{len(projects)}</span> {html.escape(lab['count'])} · "
         f"{html.escape(lab['total'])} {html.escape(money(total, lang))}<br>"
         f"{html.escape(lab['filter'])}: {html.escape(filt)}<br>{html.escape(lab['made'])}: {date.today().isoformat()}"
-        + "".join(f"<div><i style='background:{colours.get(c, '#777')}'></i>{html.escape(names['sector'].get(c, c))}"
-                  f"</div>" for c in used)
+        + "".join(f"<div><i style='background:{html.escape(colours.get(c, '#777'))}'></i>"
+                  f"{html.escape(names['sector'].get(c, c))}</div>" for c in used)
         + "</div>"
     )
     m.get_root().html.add_child(Element(legend))
