@@ -7,6 +7,8 @@ BIN    := $(VENV)/bin
 
 .PHONY: run test setup system lint bench clean
 
+# As root the database runs as `postgres` and, once it is up and the port bound, the web server itself as the
+# system user `geoapp` (GEOAPP_SERVE_USER, created when missing): keep the checkout readable by it.
 run: setup
 	$(BIN)/geoapp serve
 

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import functools
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,7 +18,7 @@ from sqlalchemy import Engine, text
 
 from geoapp.db import migrate
 from geoapp.db.cluster import Cluster
-from geoapp.db.engine import database_url, make_engine
+from geoapp.db.engine import Timeouts, database_url, make_engine
 from geoapp.errors import GeoappError
 from geoapp.settings import Settings, get_settings
 
@@ -37,8 +44,9 @@ def user_errors(func: Callable) -> Callable:
 
 
 def open_database(settings: Settings) -> Engine:
-    """Engine on a migrated database (starting the embedded cluster when no URL is set)."""
-    engine = make_engine(database_url(settings))
+    """Engine on a migrated database (starting the embedded cluster when no URL is set), with the command line's
+    timeouts (none by default: an import or a road network runs as long as it needs)."""
+    engine = make_engine(database_url(settings), Timeouts.of(settings, "cli"))
     migrate.upgrade(engine)
     return engine
 
@@ -61,7 +69,7 @@ def db_up(port: int = typer.Option(None, help="listen on this port instead of th
         cluster.init()
         cluster.set_port(port)
     url = cluster.start()
-    migrate.upgrade(make_engine(url))
+    migrate.upgrade(make_engine(url, Timeouts.of(settings, "cli")))
     typer.echo(url)
 
 
@@ -95,7 +103,8 @@ def db_url() -> None:
 @user_errors
 def db_migrate(revision: str = typer.Argument("heads"), down: bool = typer.Option(False, "--down")) -> None:
     """Apply migrations up to REVISION (or, with --down, down to it)."""
-    engine = make_engine(database_url(get_settings()))
+    settings = get_settings()
+    engine = make_engine(database_url(settings), Timeouts.of(settings, "cli"))
     (migrate.downgrade if down else migrate.upgrade)(engine, "base" if down and revision == "heads" else revision)
     typer.echo(", ".join(sorted(migrate.current(engine))) or "base")
 
@@ -138,7 +147,8 @@ def serve(
         True, "--demo-if-empty/--no-demo", help="load the demo data into an empty database"
     ),
 ) -> None:
-    """Serve the map and the API (starts and migrates the database first)."""
+    """Serve the map and the API (starts and migrates the database first); started as root, the server itself runs
+    as the unprivileged ``serve_user`` once the database is up and the port is bound."""
     import uvicorn
 
     from geoapp.api.app import create_app
@@ -153,8 +163,60 @@ def serve(
     url = engine.url.render_as_string(hide_password=False)
     engine.dispose()
     host, port = host or settings.host, port or settings.port
+    config = uvicorn.Config(create_app(settings, url), host=host, port=port)
+    listening = config.bind_socket()  # before giving up root: a port below 1024 needs it
+    if os.geteuid() == 0:
+        needed = [path for path in server_reads(settings) if path.exists()]
+        become(settings.serve_user)
+        readable_by(settings.serve_user, needed)
+        typer.echo(f"以系统用户 {settings.serve_user} 运行 / running as the system user {settings.serve_user}")
     typer.echo(f"通辽市重大项目地图: http://{host}:{port}/")
-    uvicorn.run(create_app(settings, url), host=host, port=port)
+    uvicorn.Server(config).run(sockets=[listening])
+
+
+def become(user: str) -> None:
+    """Give up root for good: this process becomes ``user`` (a system user without a login, created when missing),
+    so a flaw in a request handler cannot act as root. The database was started and the port bound before."""
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        useradd = shutil.which("useradd") or "/usr/sbin/useradd"
+        done = subprocess.run([useradd, "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                               "--shell", "/usr/sbin/nologin", user], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise GeoappError(zh=f"无法创建系统用户 {user}：{done.stderr.strip()}；请手动创建或设置 GEOAPP_SERVE_USER",
+                              en=f"cannot create the system user {user}: {done.stderr.strip()}; create it or set "
+                                 "GEOAPP_SERVE_USER") from None
+        typer.echo(f"已创建系统用户 / created the system user: {user}")
+        entry = pwd.getpwnam(user)
+    if entry.pw_uid == 0:
+        raise GeoappError(zh=f"GEOAPP_SERVE_USER（{user}）不能是 root",
+                          en=f"GEOAPP_SERVE_USER ({user}) must not be root")
+    os.setgroups([])
+    os.setgid(entry.pw_gid)
+    os.setuid(entry.pw_uid)  # real, effective and saved: there is no way back
+    os.environ.update(USER=user, LOGNAME=user, HOME=entry.pw_dir if os.access(entry.pw_dir, os.W_OK)
+                      else tempfile.mkdtemp(prefix=f"geoapp-{user}-"))
+    os.environ.setdefault("XDG_CACHE_HOME", str(Path(os.environ["HOME"]) / ".cache"))  # fontconfig (PDFs)
+
+
+def server_reads(settings: Settings) -> list[Path]:
+    """What the server reads while it runs (modules are imported on first use): the code, the virtualenv's
+    packages, the web map and the layers."""
+    import geoapp
+
+    return [Path(geoapp.__file__).parent, Path(typer.__file__).parent, Path(sys.executable).parent,
+            Path(settings.static_dir), Path(settings.layers_dir)]
+
+
+def readable_by(user: str, paths: list[Path]) -> None:
+    """Refuse to serve, saying what to do, when the (no longer root) server could not read one of ``paths``."""
+    for path in paths:
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise GeoappError(zh=f"系统用户 {user} 无法读取 {path}：请把程序放在其可读的目录（不要放在 /root 之下），"
+                                 "或设置 GEOAPP_SERVE_USER",
+                              en=f"the system user {user} cannot read {path}: keep the checkout in a directory it "
+                                 "can read (not under /root), or set GEOAPP_SERVE_USER")
 
 
 import_app = typer.Typer(help="导入 / import data", no_args_is_help=True)
@@ -182,7 +244,10 @@ def import_projects(
                                  param_hint="--lang")
     settings = get_settings()
     lang = lang or settings.lang
-    options = ImportOptions(crs=crs, sheet=sheet, dry_run=dry_run, update=update, actor=by)
+    from geoapp.ingest.readers import ReadLimits
+
+    options = ImportOptions(crs=crs, sheet=sheet, dry_run=dry_run, update=update, actor=by,
+                            limits=ReadLimits.from_settings(settings))  # GEOAPP_IMPORT_MAX_* (hardening, area B)
     report = import_file(open_database(settings), Path(file), settings.layers_dir, options)
     typer.echo(report.text(lang), err=not report.ok)
     if not report.ok:
@@ -278,7 +343,7 @@ def routes_plan(
     lang: str = typer.Option(None, "--lang", help="zh | en"),
 ) -> None:
     """Plan routes, save the plan and print the itinerary."""
-    from geoapp.routing import planner, store
+    from geoapp.routing import store
     from geoapp.routing.report import itinerary
     from geoapp.routing.request import parse_settings
 
@@ -300,9 +365,8 @@ def routes_plan(
                                       for route, places in pairs}
     elif overnight:
         body["overnight"] = [p.strip() for p in overnight.split(",") if p.strip()]
-    with open_database(settings).begin() as conn:
-        planned = planner.plan(conn, parse_settings(body), settings.layers_dir)
-        plan = store.get_plan(conn, store.save_plan(conn, planned))
+    with open_database(settings).begin() as conn:  # in this process: the cap and time limit of the settings
+        plan = store.plan_and_save(conn, parse_settings(body, settings.plan_max_projects), settings)
     typer.echo(itinerary(plan, lang or settings.lang))
 
 
@@ -350,7 +414,8 @@ def routes_print(
 
     settings = get_settings()
     options = PrintOptions.parse(paper, orientation, lang or settings.lang)
-    for path in print_route(open_database(settings), settings.layers_dir, plan_id, Path(out), options):
+    for path in print_route(open_database(settings), settings.layers_dir, plan_id, Path(out), options,
+                            settings=settings):
         typer.echo(str(path))
 
 

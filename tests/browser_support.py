@@ -12,6 +12,8 @@ from contextlib import contextmanager
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Locator, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import Engine
 
 from geoapp.api.app import create_app
@@ -62,12 +64,38 @@ class Watched:
         self.outside: list[str] = []
 
 
+def csp_safe_wait_for_function(page: Page) -> None:
+    """Make ``page.wait_for_function`` work under the page's Content-Security-Policy (script-src 'self', no
+    'unsafe-eval'): Playwright compiles its predicate with ``new Function`` inside the page, which that policy
+    refuses, while ``page.evaluate`` is not subject to it. So the predicate is evaluated until it holds, with
+    Playwright's own timeout and its polling (every animation frame, here ~every 20 ms) — a wait on state."""
+
+    def holds(expression: str, arg):
+        try:
+            return page.evaluate(expression, arg)
+        except PlaywrightError as exc:  # the page navigated meanwhile (a reload, a logout): ask the new one
+            if "context was destroyed" in str(exc) or "navigat" in str(exc):
+                return None
+            raise
+
+    def wait_for_function(expression: str, arg=None, timeout: float | None = None, polling=None):
+        deadline = time.monotonic() + (30000 if timeout is None else timeout) / 1000
+        while not (value := holds(expression, arg)):
+            if time.monotonic() > deadline:
+                raise PlaywrightTimeoutError(f"wait_for_function: {expression[:200]} did not hold in time")
+            page.wait_for_timeout(polling if isinstance(polling, int | float) else 20)
+        return value
+
+    page.wait_for_function = wait_for_function  # type: ignore[method-assign]
+
+
 @contextmanager
 def watched_page(browser: Browser, **context_options) -> Iterator[Watched]:
     """A new context and page (``context_options`` as for ``browser.new_context``) that records console errors and
     aborts, and records, every request that tries to leave 127.0.0.1."""
     context = browser.new_context(**context_options)
     page = context.new_page()
+    csp_safe_wait_for_function(page)
     w = Watched(page)
     page.on("console", lambda m: w.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: w.errors.append(str(e)))

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from geoapp.api.app import create_app
 from geoapp.db import migrate
-from geoapp.db.cluster import Cluster
+from geoapp.db.cluster import Cluster, prepare_database
 from geoapp.db.engine import make_engine
 from geoapp.demo import load_demo
 from geoapp.divisions import load_divisions
@@ -28,6 +28,9 @@ from geoapp.settings import Settings
 pytest_plugins = ["tests.browser_support"]  # browser, watched: headless Chromium for the web-map tests
 
 LAYERS = Path(__file__).resolve().parent.parent / "layers"
+# Starlette's TestClient sends "Host: testserver": trusted in every Settings() the tests make (the live servers
+# are reached as 127.0.0.1, which is trusted by default anyway).
+os.environ.setdefault("GEOAPP_TRUSTED_HOSTS", "testserver,127.0.0.1,localhost")
 
 
 def new_home(prefix: str = "geoapp-test-") -> Path:
@@ -38,17 +41,23 @@ def new_home(prefix: str = "geoapp-test-") -> Path:
 
 
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
+def cluster_urls() -> Iterator[tuple[str, str]]:
+    """The app role's URL (what the app and the tests use) and the administrator's (to create databases)."""
     external = os.environ.get("GEOAPP_TEST_DATABASE_URL")
     if external:
-        yield external
+        yield external, external
         return
     home = new_home()
     cluster = Cluster(home)
     url = cluster.start()
-    yield url
+    yield url, cluster.admin_url
     cluster.stop()
     shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(cluster_urls: tuple[str, str]) -> str:
+    return cluster_urls[0]
 
 
 @pytest.fixture(scope="session")
@@ -67,13 +76,15 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def scratch_engine(database_url: str) -> Iterator[Engine]:
-    """An empty database of its own, for tests that migrate up and down."""
-    admin = make_engine(make_url(database_url).set(database="postgres"))
+def scratch_engine(cluster_urls: tuple[str, str]) -> Iterator[Engine]:
+    """An empty database of its own, for tests that migrate up and down (created by the administrator, owned by
+    the app role, as the embedded cluster's own)."""
+    database_url, admin_url = cluster_urls
+    admin = make_engine(make_url(admin_url).set(database="postgres"))
     name = f"scratch_{os.getpid()}"
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    prepare_database(admin_url, name, make_url(database_url).username)
     engine = make_engine(make_url(database_url).set(database=name))
     yield engine
     engine.dispose()

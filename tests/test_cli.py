@@ -34,7 +34,7 @@ def test_db_up_status_url_and_down_manage_the_embedded_cluster(home, monkeypatch
     up = run("db", "up", **env)
     assert up.returncode == 0, up.stderr
     url = up.stdout.strip().splitlines()[-1]
-    assert url.startswith("postgresql+psycopg://geoapp:") and "@127.0.0.1:" in url
+    assert url.startswith("postgresql+psycopg://geoapp_app:") and "@127.0.0.1:" in url
     assert run("db", "url", **env).stdout.strip() == url
     assert "running" in run("db", "status", **env).stdout
 

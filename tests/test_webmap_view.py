@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 from geoapp.settings import Settings
 from tests.browser_support import Watched, live_server
 from tests.conftest import reload_projects
+from tests.plan_support import planner_headers
 
 LOADED = "Number(document.body.dataset.loaded) >= 1 && document.body.dataset.routesLoaded === '1'"
 # Holds back the answers that used to trigger the late fits (divisions and statistics: the city's extent; the stored
@@ -58,7 +59,7 @@ def plan(server: str, view_db: Engine) -> dict:
     with view_db.connect() as conn:
         codes = list(conn.execute(text("SELECT code FROM projects WHERE code NOT LIKE 'SYN-%' ORDER BY code"))
                      .scalars())
-    response = httpx.post(f"{server}/routes/plan", timeout=120, json={
+    response = httpx.post(f"{server}/routes/plan", timeout=120, headers=planner_headers(view_db), json={
         "projects": codes, "routes": 2, "days": 1, "travel_model": "estimate", "start_date": "2025-05-20"})
     assert response.status_code == 201, response.text
     return response.json()

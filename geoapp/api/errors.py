@@ -14,10 +14,12 @@ import re
 import uuid
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -122,8 +124,9 @@ async def _database(request: Request, exc: Exception) -> JSONResponse:
     Never the database's own text: it is logged with the request id instead."""
     assert isinstance(exc, SQLAlchemyError)
     request_id = request_id_of(request)
-    if isinstance(exc, DBAPIError) and _is_timeout(exc):
-        log.warning("request %s: database timeout: %s", request_id, exc.orig)
+    # a timeout in the server, or every pooled connection busy for pool_timeout (a burst of slow requests)
+    if isinstance(exc, PoolTimeout) or (isinstance(exc, DBAPIError) and _is_timeout(exc)):
+        log.warning("request %s: database timeout: %s", request_id, getattr(exc, "orig", exc))
         return JSONResponse(error_body(503, "数据库繁忙，查询超时，请稍后重试", "the database is busy (timeout); "
                                        "try again later", request), status_code=503,
                             headers={"Retry-After": RETRY_AFTER_SECONDS})
@@ -132,7 +135,7 @@ async def _database(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(error_body(503, "数据库暂不可用，请稍后重试", "the database is not available, try again "
                                        "later", request), status_code=503, headers={"Retry-After": RETRY_AFTER_SECONDS})
     sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
-    if sqlstate.startswith("22"):  # data exception: a value of the request the database cannot use
+    if isinstance(exc, DataError) or sqlstate.startswith("22"):  # a value the database cannot use (or a NUL)
         log.info("request %s: database refused a value: %s", request_id, getattr(exc, "orig", exc))
         return JSONResponse(error_body(400, "请求中的某个值无法使用（超出范围或格式不对）", "a value of this request "
                                        "cannot be used (out of range or malformed)", request), status_code=400)
@@ -142,10 +145,25 @@ async def _database(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    database = _database_error(exc)
+    if database is not None:  # raised outside the routes (the read guard's token lookup) or by a raw driver cursor
+        response = await _database(request, database)
+        response.headers[REQUEST_ID_HEADER] = request_id_of(request)
+        return response
     log.error("request %s: unhandled error", request_id_of(request), exc_info=exc)
     return JSONResponse(error_body(500, "服务器内部错误，请联系管理员并提供请求编号", "internal error; tell the "
                                    "administrator the request id", request), status_code=500,
                         headers={REQUEST_ID_HEADER: request_id_of(request)})
+
+
+def _database_error(exc: Exception) -> SQLAlchemyError | None:
+    """A database error that reached the last handler: SQLAlchemy's, or psycopg's own (COPY through the driver's
+    cursor) wrapped as SQLAlchemy would, so both get the database's answers (503 when it is away)."""
+    if isinstance(exc, SQLAlchemyError):
+        return exc
+    if isinstance(exc, psycopg.Error):
+        return DBAPIError.instance(None, None, exc, psycopg.Error)
+    return None
 
 
 def add_exception_handlers(app: FastAPI) -> None:

@@ -3,6 +3,12 @@
 Used when GEOAPP_DATABASE_URL is unset, by ``make run``, ``geoapp db …`` and the test fixtures alike,
 so a fresh machine needs nothing but the server binaries. PostgreSQL refuses to run as root, so as
 root the server runs as the ``postgres`` user in a directory that user owns.
+
+Two roles: ``geoapp``, the superuser initdb creates, only administers (creates the database, the role and the
+extensions postgis, pg_trgm and pgrouting, which need a superuser); ``geoapp_app`` owns the database, its schema
+and tables and is what the server, the CLI and the migrations connect as — not a superuser, so a request that
+gets SQL past the app still cannot read files, run programs or touch other databases. A cluster of an earlier
+version (only the superuser in cluster.json) gets the app role and its ownership on its next start.
 """
 
 from __future__ import annotations
@@ -19,12 +25,34 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+from sqlalchemy.engine import make_url
 
 from geoapp.errors import GeoappError
 
 DB_NAME = "geoapp"
-DB_USER = "geoapp"
+ADMIN_USER = "geoapp"  # the superuser initdb creates (earlier versions connected as it)
+APP_USER = "geoapp_app"  # owns the database and its tables; LOGIN, NOSUPERUSER, NOCREATEDB, NOCREATEROLE
 SERVER_USER = "postgres"
+# Extensions the migrations create "IF NOT EXISTS": not trusted, so the administrator creates them beforehand.
+EXTENSIONS = ("postgis", "pg_trgm", "pgrouting")
+
+
+def write_secret(path: Path, text: str, owner: tuple[int, int] | None = None) -> None:
+    """Write a file only its owner may read, at no moment readable by others: a new file created 0600 (O_EXCL, so
+    never one somebody else prepared; O_NOFOLLOW, never through a link), filled, then renamed over ``path``."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            if owner is not None:
+                os.fchown(out.fileno(), *owner)
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def find_bindir(explicit: Path | None = None) -> Path:
@@ -124,8 +152,30 @@ class Cluster:
 
     @property
     def url(self) -> str:
+        """What the app connects as: the app role, never the superuser."""
         st = self._state()
-        return f"postgresql+psycopg://{DB_USER}:{st['password']}@127.0.0.1:{st['port']}/{DB_NAME}"
+        if "app_password" not in st:
+            raise GeoappError(
+                zh=f"{self.home} 中的嵌入式数据库来自旧版本，尚无应用账号：请运行 `geoapp db up`"
+                   "（已运行时先 `geoapp db down`）",
+                en=f"the embedded database in {self.home} is of an earlier version without the app role: run "
+                   "`geoapp db up` (after `geoapp db down` if it runs)")
+        return f"postgresql+psycopg://{APP_USER}:{st['app_password']}@127.0.0.1:{st['port']}/{DB_NAME}"
+
+    @property
+    def admin_url(self) -> str:
+        """The superuser's URL, for administration only (creating databases and extensions; the tests' scratch
+        databases)."""
+        st = self._state()
+        return f"postgresql+psycopg://{ADMIN_USER}:{st['password']}@127.0.0.1:{st['port']}/{DB_NAME}"
+
+    @property
+    def _server_owner(self) -> tuple[int, int] | None:
+        """uid and gid of the postgres user when running as root (who must own what the server reads)."""
+        if not self.as_root:
+            return None
+        pw = pwd.getpwnam(SERVER_USER)
+        return pw.pw_uid, pw.pw_gid
 
     def _run(self, args: list[str], **kw) -> subprocess.CompletedProcess:
         cmd = [str(a) for a in args]
@@ -152,6 +202,7 @@ class Cluster:
 
     def _prepare_dirs(self) -> None:
         self.pg_root.mkdir(parents=True, exist_ok=True)
+        self.pg_root.chmod(0o700)  # the log, the socket and (briefly) initdb's password file: the server's only
         self.home.chmod(self.home.stat().st_mode | 0o711)
         if not self.as_root:
             return
@@ -179,22 +230,20 @@ class Cluster:
         self._prepare_dirs()
         password = secrets.token_urlsafe(18)
         pwfile = self.pg_root / "pwfile"
-        pwfile.write_text(password + "\n")
-        if self.as_root:
-            pw = pwd.getpwnam(SERVER_USER)
-            os.chown(pwfile, pw.pw_uid, pw.pw_gid)
-        pwfile.chmod(0o600)
+        write_secret(pwfile, password + "\n", owner=self._server_owner)  # initdb runs as postgres and reads it
         try:
             res = self._run([
-                self.bindir / "initdb", "-D", self.data_dir, "-U", DB_USER, "--pwfile", pwfile,
+                self.bindir / "initdb", "-D", self.data_dir, "-U", ADMIN_USER, "--pwfile", pwfile,
                 "-A", "scram-sha-256", "-E", "UTF8", "--locale", "C",
             ])
         finally:
             pwfile.unlink(missing_ok=True)
         if res.returncode != 0:
             raise GeoappError(f"initdb 失败 / initdb failed: {res.stderr.strip().splitlines()[-1:]}")
-        self.state_file.write_text(json.dumps({"port": _free_port(), "password": password}))
-        self.state_file.chmod(0o600)
+        self._write_state({"port": _free_port(), "password": password, "app_password": secrets.token_urlsafe(18)})
+
+    def _write_state(self, state: dict) -> None:
+        write_secret(self.state_file, json.dumps(state))
 
     def _pid_from_file(self) -> int | None:
         pidfile = self.data_dir / "postmaster.pid"
@@ -208,8 +257,9 @@ class Cluster:
         running = pid is not None and _pid_alive(pid)
         port = url = None
         if self.state_file.exists():
-            port = self._state()["port"]
-            url = self.url
+            state = self._state()
+            port = state["port"]
+            url = self.url if "app_password" in state else None
         return ClusterStatus(running=running, pid=pid if running else None, port=port, url=url,
                              data_dir=self.data_dir)
 
@@ -242,26 +292,36 @@ class Cluster:
         if res.returncode != 0:
             tail = self.log_file.read_text(errors="replace").strip().splitlines()[-1:] if self.log_file.exists() else []
             raise GeoappError(f"数据库启动失败 / the database did not start: {' '.join(tail) or res.stderr.strip()}")
-        self._create_database(port)
+        self._provision(port)
         return self.url
 
     def set_port(self, port: int) -> None:
         state = self._state()
         state["port"] = port
-        self.state_file.write_text(json.dumps(state))
+        self._write_state(state)
 
-    def _create_database(self, port: int) -> None:
-        password = self._state()["password"]
-        dsn = f"host=127.0.0.1 port={port} user={DB_USER} password={password} dbname=postgres"
+    def _admin_dsn(self, port: int, dbname: str) -> str:
+        return make_conninfo(host="127.0.0.1", port=port, user=ADMIN_USER, password=self._state()["password"],
+                             dbname=dbname)
+
+    def _provision(self, port: int) -> None:
+        """The app role, the database it owns and the extensions in it (idempotent; upgrades earlier clusters)."""
+        state = self._state()
+        if "app_password" not in state:  # a cluster of an earlier version: only the superuser so far
+            state["app_password"] = secrets.token_urlsafe(18)
+        self._write_state(state)  # also makes the file 0600 again, whatever an earlier version left it as
         for _ in range(50):
             try:
-                with psycopg.connect(dsn, autocommit=True) as conn:
-                    if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone():
-                        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-                return
+                with psycopg.connect(self._admin_dsn(port, "postgres"), autocommit=True) as conn:
+                    ensure_app_role(conn, APP_USER, state["app_password"])
+                    ensure_database(conn, DB_NAME, APP_USER)
+                break
             except psycopg.OperationalError:
                 time.sleep(0.1)
-        raise GeoappError(f"无法连接刚启动的数据库 / cannot connect to the started database on port {port}")
+        else:
+            raise GeoappError(f"无法连接刚启动的数据库 / cannot connect to the started database on port {port}")
+        with psycopg.connect(self._admin_dsn(port, DB_NAME), autocommit=True) as conn:
+            prepare_schema(conn, APP_USER)
 
     def stop(self) -> bool:
         """Stop the server if it runs; True when it was running."""
@@ -273,7 +333,75 @@ class Cluster:
         return True
 
     def ensure(self) -> str:
-        """Start the server unless it already runs; the URL either way."""
+        """Start the server unless it already runs; the URL either way (and the app role, if still missing)."""
         if self.initialised and self.status().running:
+            if "app_password" not in self._state():  # an earlier version's cluster, left running over the upgrade
+                self._provision(self._state()["port"])
             return self.url
         return self.start()
+
+
+# -- administration, as the superuser: shared by the cluster and the tests' scratch databases --------------------
+
+def ensure_app_role(conn: psycopg.Connection, role: str, password: str) -> None:
+    """A login role that is no superuser and may create neither roles nor databases, with this password."""
+    exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+    verb = sql.SQL("ALTER ROLE" if exists else "CREATE ROLE")
+    conn.execute(sql.SQL("{} {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD {}")
+                 .format(verb, sql.Identifier(role), sql.Literal(password)))
+
+
+def ensure_database(conn: psycopg.Connection, name: str, owner: str) -> None:
+    """The database, owned by ``owner`` (so its public schema is too, PostgreSQL 15+'s pg_database_owner)."""
+    row = conn.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    if row is None:
+        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(owner)))
+    elif row[0] != owner:
+        conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(name), sql.Identifier(owner)))
+
+
+# Every table, view, sequence (not one a table owns: it follows its table), function and type of schema public
+# that is no extension's, with the ALTER that gives it to another owner.
+_NOT_OWNED = """
+SELECT format('ALTER %%s %%s OWNER TO %%I',
+              CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                             WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, c.oid::regclass, %(owner)s::text)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND c.relowner <> %(owner)s::regrole
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                  AND (d.deptype = 'e' OR (c.relkind = 'S' AND d.deptype IN ('a', 'i'))))
+UNION ALL
+SELECT format('ALTER ROUTINE %%s OWNER TO %%I', p.oid::regprocedure, %(owner)s::text)
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname = 'public' AND p.proowner <> %(owner)s::regrole
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                  AND d.deptype = 'e')
+UNION ALL
+SELECT format('ALTER TYPE %%s OWNER TO %%I', t.oid::regtype, %(owner)s::text)
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd', 'r', 'm') AND t.typowner <> %(owner)s::regrole
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
+                  AND d.deptype = 'e')
+"""
+
+
+def prepare_database(admin_url: str, name: str, owner: str) -> None:
+    """As the administrator of ``admin_url`` (a SQLAlchemy URL): database ``name`` owned by ``owner`` with the
+    extensions the migrations need — what the embedded cluster does for its own database, and the tests for their
+    scratch databases."""
+    url = make_url(admin_url)
+    dsn = {"host": url.host, "port": url.port, "user": url.username, "password": url.password}
+    with psycopg.connect(make_conninfo(**dsn, dbname="postgres"), autocommit=True) as conn:
+        ensure_database(conn, name, owner)
+    with psycopg.connect(make_conninfo(**dsn, dbname=name), autocommit=True) as conn:
+        prepare_schema(conn, owner)
+
+
+def prepare_schema(conn: psycopg.Connection, owner: str) -> None:
+    """In the connected database: the extensions the migrations need, schema public usable by ``owner``, and
+    every object of the app given to ``owner`` (those an earlier version's migrations made as the superuser)."""
+    for extension in EXTENSIONS:
+        conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(extension)))
+    conn.execute(sql.SQL("GRANT ALL ON SCHEMA public TO {}").format(sql.Identifier(owner)))
+    for (statement,) in conn.execute(_NOT_OWNED, {"owner": owner}).fetchall():
+        conn.execute(statement)

@@ -20,6 +20,7 @@ COLUMNS = (
 )
 DATA_COLUMNS = [c for c in COLUMNS if c not in ("code", "lon", "lat")]
 _COPY_ORDER = (*COLUMNS, "row_no")
+KEPT = "_project_bulk"  # a bulk load's second staging table: every checked chunk, merged at the end
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -69,8 +70,21 @@ def stage_projects(conn: Connection, rows: Iterable[Mapping], fresh: bool = True
                 copy.write("\n".join(lines) + "\n")
 
 
-def merge_staged(conn: Connection, update: bool = True) -> UpsertCounts:
-    """Upsert what ``stage_projects`` loaded: new codes are inserted, changed ones rewritten when ``update``."""
+def keep_staged(conn: Connection) -> None:
+    """Append what ``stage_projects`` staged to the transaction's second staging table :data:`KEPT`, for a bulk
+    load that merges only after its last chunk was checked."""
+    conn.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {KEPT} (LIKE _project_load) ON COMMIT DROP"))
+    conn.execute(text(f"INSERT INTO {KEPT} SELECT * FROM _project_load"))
+
+
+def merge_staged(conn: Connection, update: bool = True, write: bool = True,
+                 staged: str = "_project_load") -> UpsertCounts:
+    """Upsert what ``stage_projects`` loaded: new codes are inserted, changed ones rewritten when ``update``.
+
+    ``write=False`` (a dry run) only counts what the upsert would do; ``staged`` names the staging table
+    (``_project_load``, or :data:`KEPT` for a bulk load), one of those two, never a name from outside.
+    """
+    assert staged in ("_project_load", KEPT)
     raw = conn.connection.driver_connection
     with raw.cursor() as cur:
         distinct = " OR ".join(f"p.{c} IS DISTINCT FROM l.{c}" for c in DATA_COLUMNS)
@@ -79,10 +93,12 @@ def merge_staged(conn: Connection, update: bool = True) -> UpsertCounts:
                    count(*) FILTER (WHERE p.id IS NOT NULL AND ({distinct}
                                     OR NOT ST_Equals(p.geom, ST_SetSRID(ST_MakePoint(l.lon, l.lat), 4326)))),
                    count(*)
-            FROM _project_load l
+            FROM {staged} l
             LEFT JOIN LATERAL (SELECT * FROM projects p WHERE p.code = l.code LIMIT 1) p ON TRUE
         """)  # LATERAL: one index probe per staged row; a plain join may hash the whole (growing) table per call
         added, changed, total = cur.fetchone()
+        if not write:
+            return _counts(update, added, changed, total)
         assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in DATA_COLUMNS)
         conflict = (
             f"DO UPDATE SET {assignments}, geom = EXCLUDED.geom, updated_at = now(), "
@@ -94,9 +110,13 @@ def merge_staged(conn: Connection, update: bool = True) -> UpsertCounts:
         cur.execute(f"""
             INSERT INTO projects (code, {', '.join(DATA_COLUMNS)}, geom)
             SELECT code, {', '.join(DATA_COLUMNS)}, ST_SetSRID(ST_MakePoint(lon, lat), 4326)
-            FROM _project_load
+            FROM {staged}
             ON CONFLICT (code) {conflict}
         """)
+    return _counts(update, added, changed, total)
+
+
+def _counts(update: bool, added: int, changed: int, total: int) -> UpsertCounts:
     if not update:
         return UpsertCounts(added=added, unchanged=total - added)
     return UpsertCounts(added=added, updated=changed, unchanged=total - added - changed)
@@ -108,20 +128,16 @@ def upsert_projects(conn: Connection, rows: Iterable[Mapping], update: bool = Tr
     return merge_staged(conn, update)
 
 
-@dataclass
-class DeferredIndexes:
-    count: int
-    rebuild: bool = True   # set False when the transaction will be rolled back anyway
-
-
 @contextmanager
-def secondary_indexes_deferred(conn: Connection) -> Iterator[DeferredIndexes]:
-    """For a bulk load: drop the non-unique indexes of ``projects`` and build them again at the end.
+def secondary_indexes_deferred(conn: Connection) -> Iterator[int]:
+    """For a bulk load: drop the non-unique indexes of ``projects`` and build them again at the end (yields how
+    many).
 
-    PostgreSQL's own advice for populating a table ("remove indexes"): one sorted build per index is several
-    times faster than a million incremental inserts. Everything happens in the caller's transaction, so a failed
-    load rolls the drop back too; meanwhile the table is locked (ACCESS EXCLUSIVE) against readers and writers.
-    The unique code index stays, the upsert needs it.
+    PostgreSQL's own advice for populating a table ("remove indexes"): one sorted build per index is faster than
+    a million incremental inserts. Everything happens in the caller's transaction, so a failed load rolls the
+    drop back too; but from the DROP to the commit the table is locked (ACCESS EXCLUSIVE) against every reader,
+    so a caller enters this only when nothing can fail any more, and never for a dry run (the importer: only an
+    explicit ``bulk`` load, after every row passed). The unique code index stays, the upsert needs it.
     """
     indexes = conn.execute(text(
         "SELECT c.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
@@ -129,10 +145,7 @@ def secondary_indexes_deferred(conn: Connection) -> Iterator[DeferredIndexes]:
     )).all()
     for name, _ in indexes:
         conn.execute(text(f'DROP INDEX "{name}"'))
-    deferred = DeferredIndexes(len(indexes))
-    yield deferred
-    if not deferred.rebuild:
-        return
+    yield len(indexes)
     conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
     for _, ddl in indexes:
         conn.execute(text(ddl))

@@ -2,7 +2,14 @@
 
 Everything happens in one transaction. Rows are checked and streamed into the staging table chunk by chunk
 (memory stays flat for a million rows); if any problem is found, anywhere, the transaction is rolled back and
-the report lists them all. A dry run does the whole import, counts included, and rolls back.
+the report lists them all. A dry run does the whole import, counts included, writes nothing to ``projects`` and
+rolls back.
+
+Readers are never locked out: an import takes only the row locks an INSERT … ON CONFLICT takes (readers see the
+table as it was until the commit). The table is never locked whole for a dry run or for an import that can still
+fail; only an explicit ``bulk`` load (an offline load, never the API) drops the secondary indexes, and only after
+every row has passed every check (see :func:`import_table`). Killed at any point (kill -9), the one transaction
+leaves the table, its history and its indexes as they were.
 """
 
 from __future__ import annotations
@@ -18,18 +25,32 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
-from geoapp.db.project_store import UpsertCounts, merge_staged, secondary_indexes_deferred, stage_projects
+from geoapp.db.project_store import (
+    KEPT,
+    UpsertCounts,
+    keep_staged,
+    merge_staged,
+    secondary_indexes_deferred,
+    stage_projects,
+)
 from geoapp.ingest.checks import CheckedRow, Divisions, RowChecker, RowContext, check_points
 from geoapp.ingest.coords import CRS_CHOICES
 from geoapp.ingest.headers import ALIASES, FIELD_TITLES, Column, HeaderMap, find_header_row, map_headers
-from geoapp.ingest.readers import GEOMETRY_COLUMN, GEOMETRY_LAT, GEOMETRY_LON, ReadError, Table, open_table
+from geoapp.ingest.readers import (
+    GEOMETRY_COLUMN,
+    GEOMETRY_LAT,
+    GEOMETRY_LON,
+    ReadError,
+    ReadLimits,
+    Table,
+    open_table,
+)
 from geoapp.ingest.report import ImportReport, Problem
 from geoapp.ingest.values import SPREADSHEET_FORMATS
 from geoapp.vocab import vocabularies
 
 HEADER_SCAN_ROWS = 30
 CHUNK = 10_000
-BULK_BYTES = 32 * 1024 * 1024
 TOTAL_MARKERS = ("合计", "总计", "小计", "total")
 
 
@@ -43,9 +64,11 @@ class ImportOptions:
     actor: str | None = None          # recorded in the change history
     allowed_divisions: frozenset[str] | None = None  # an editor's divisions
     source: str | None = None         # the source recorded for rows that name none
-    # Bulk mode rebuilds the table's secondary indexes once at the end instead of row by row (the table is
-    # locked meanwhile); None: on for files of BULK_BYTES or more.
-    bulk: bool | None = None
+    # An offline bulk load: every row is checked and staged first, then the table's secondary indexes are dropped,
+    # the rows merged at once and the indexes rebuilt, the table locked against readers for that last step only.
+    # Never on by itself (a file's size used to switch it on, locking readers out even for dry runs).
+    bulk: bool = False
+    limits: ReadLimits | None = None  # rows, columns, unzipped size (the settings' import_* limits)
 
 
 def set_actor(conn: Connection, actor: str) -> None:
@@ -66,19 +89,15 @@ def import_file(engine: Engine, path: Path, layers_dir: Path, options: ImportOpt
     path = Path(path)
     report = ImportReport(file=display_name or path.name, dry_run=options.dry_run, update=options.update)
     try:
-        table = open_table(path, options.sheet, options.fmt)
+        table = open_table(path, options.sheet, options.fmt, options.limits)
     except ReadError as exc:
-        report.add(Problem(None, "-", display_name or path.name, exc.zh, exc.en))
+        report.add(Problem(None, "-", display_name or path.name, exc.zh, exc.en, exc.parameter))
         return report
     source = options.source or f"导入 / import: {display_name or path.name}"
     with engine.connect() as conn:
         trans = conn.begin()
         try:
-            bulk = options.bulk if options.bulk is not None else path.stat().st_size >= BULK_BYTES
-            with secondary_indexes_deferred(conn) if bulk else contextlib.nullcontext() as deferred:
-                import_table(conn, table, layers_dir, options, report, source, engine)
-                if deferred is not None and (not report.ok or options.dry_run):
-                    deferred.rebuild = False  # rolled back below: no need to build what the rollback restores
+            import_table(conn, table, layers_dir, options, report, source, engine)
             if report.ok and not options.dry_run:
                 trans.commit()
                 report.written = True
@@ -86,7 +105,7 @@ def import_file(engine: Engine, path: Path, layers_dir: Path, options: ImportOpt
                 trans.rollback()
         except ReadError as exc:
             trans.rollback()
-            report.add(Problem(None, "-", report.file, exc.zh, exc.en))
+            report.add(Problem(None, "-", report.file, exc.zh, exc.en, exc.parameter))
         except BaseException:
             trans.rollback()
             raise
@@ -101,6 +120,11 @@ def import_table(conn: Connection, table: Table, layers_dir: Path, options: Impo
     Chunk by chunk: the rows are checked in Python, COPied into the staging table, checked against the table and
     merged. With ``engine`` the reading and checking run in a thread of their own (with a connection of their own
     for name look-ups), so Python's work on one chunk overlaps PostgreSQL's on the previous one.
+
+    A dry run counts each chunk against the table without writing it (a file's codes are distinct, so no chunk's
+    count depends on another's rows). With ``options.bulk`` (and not a dry run) the checked chunks are kept in a
+    second staging table and merged only after the last row passed, with the secondary indexes rebuilt around
+    that one merge: the table is locked only once nothing can fail any more.
     """
     report.format, report.sheet = table.format, table.sheet
     set_actor(conn, options.actor or default_actor())
@@ -118,6 +142,7 @@ def import_table(conn: Connection, table: Table, layers_dir: Path, options: Impo
     total = UpsertCounts()
     chunks = _threaded(engine, rows, header, ctx, report) if engine is not None else _checked_chunks(
         rows, header, ctx, report)
+    deferred = options.bulk and not options.dry_run
     for chunk in chunks:
         stage_projects(conn, chunk.rows, fresh=True)
         _check_against_table(conn, header, options, ctx, late.append)
@@ -125,16 +150,25 @@ def import_table(conn: Connection, table: Table, layers_dir: Path, options: Impo
         if report.ok and not late:
             if options.update:
                 _match_stored(conn, ctx)
-            counts = merge_staged(conn, update=options.update)
-            total.added += counts.added
-            total.updated += counts.updated
-            total.unchanged += counts.unchanged
+            if deferred:
+                keep_staged(conn)
+            else:
+                _add(total, merge_staged(conn, update=options.update, write=not options.dry_run))
     for problem in late:
         report.add(problem)
+    if deferred and report.ok and report.rows:
+        with secondary_indexes_deferred(conn):  # every row passed: the merge cannot fail on the file any more
+            _add(total, merge_staged(conn, update=options.update, staged=KEPT))
     if report.rows == 0 and report.ok:
         report.add(Problem(header.row, "-", "", "表头下没有数据行", "there are no data rows below the header"))
     if report.ok:
         report.added, report.updated, report.unchanged = total.added, total.updated, total.unchanged
+
+
+def _add(total: UpsertCounts, counts: UpsertCounts) -> None:
+    total.added += counts.added
+    total.updated += counts.updated
+    total.unchanged += counts.unchanged
 
 
 _DONE = object()
@@ -349,3 +383,41 @@ def _match_stored(conn: Connection, ctx: RowContext) -> None:
                                  location_precision = coalesce(location_precision, 'exact')
         WHERE source IS NULL OR coord_source IS NULL OR location_precision IS NULL
     """), {"source": ctx.source, "crs": ctx.crs})
+
+
+# -- uploads: each import in a worker process -----------------------------------------------------------------------
+
+_worker_engines: dict[str, Engine] = {}
+NICE = 10  # a worker's CPU priority below the server's: readers are answered first
+
+
+def _watch_parent(parent: int) -> None:
+    """End this worker when the server that started it is gone (kill -9): its transaction is rolled back then,
+    instead of an orphan finishing the import nobody waits for."""
+    import os
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def worker_started(parent: int) -> None:
+    """A worker process's initializer: lower priority, and a watch on the server process."""
+    import os
+
+    with contextlib.suppress(OSError):
+        os.nice(NICE)
+    threading.Thread(target=_watch_parent, args=(parent,), name="geoapp-import-parent", daemon=True).start()
+
+
+def import_in_worker(url: str, path: Path, layers_dir: Path, options: ImportOptions,
+                     display_name: str | None = None) -> ImportReport:
+    """:func:`import_file` in a worker process, on an engine of the worker's own for ``url`` (kept between
+    imports; the URL carries the import's timeouts)."""
+    from geoapp.db.engine import make_engine
+
+    engine = _worker_engines.get(url)
+    if engine is None:
+        engine = _worker_engines[url] = make_engine(url, pool_size=2, max_overflow=2)
+    return import_file(engine, path, layers_dir, options, display_name)

@@ -18,7 +18,14 @@ Public functions::
 
     filter_parameters(layer) -> list[str]
         The names the filter accepts: the layer's simple parameters plus bbox, bbox-crs, filter, filter-lang,
-        filter-crs.
+        filter-crs, datetime.
+
+Equality is literal: CQL2 (``sector = '绿电铝'``) and a parameter named after a property (``sector=``,
+``start_year=``) compare the stored value exactly and match nothing when no row holds it, so a client that
+evaluates the same expression itself (QGIS) gets what the server returns (GDAL). Labels, aliases and short forms
+are for the planners' own parameters, whose names say so (``sector_label``, ``tier_label``, ``status_label``,
+``division``), and for :func:`project_filter` (the command line, the route planner), where ``sector`` is a
+planner's word too. An unknown label in those is a 400 listing the allowed values.
 
 Bad input raises :class:`FilterError` (a GeoappError): its message, Chinese first then English, names the
 parameter, the value and what is allowed; ``.parameter`` and ``.allowed`` carry the same for an API response.
@@ -50,12 +57,15 @@ from geoapp.vocab import normalize, vocabularies
 
 Params = Mapping[str, str | list[str] | tuple[str, ...]]
 
-COMMON_PARAMETERS = ("bbox", "bbox-crs", "filter", "filter-lang", "filter-crs")
+COMMON_PARAMETERS = ("bbox", "bbox-crs", "filter", "filter-lang", "filter-crs", "datetime")
 CQL2_LANGS = ("cql2-text", "cql2-json")
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 WGS84_CRS = {CRS84, "http://www.opengis.net/def/crs/EPSG/0/4326", "EPSG:4326", "CRS84", "OGC:CRS84"}
 SPLIT = re.compile(r"[,，]")
 MAX_LIST = 200
+MAX_FILTER_CHARS = 16 * 1024   # a CQL2 filter longer than this is refused before it is parsed
+MAX_FILTER_DEPTH = 32          # nesting of the parsed filter (a chain of ANDs or ORs counts once)
+MAX_FILTER_BRACKETS = 64       # nesting of ( [ { in the text, checked before parsing (JSON nests twice per level)
 
 
 class FilterError(GeoappError):
@@ -137,13 +147,13 @@ def resolve_vocabulary(conn: Connection | None, layers_dir: Path, vocabulary: st
 
 
 def _simple(conn: Connection | None, layer: Layer, layers_dir: Path, spec: FilterSpec,
-            params: Params) -> ColumnElement[bool] | None:
+            params: Params, labels: bool = False) -> ColumnElement[bool] | None:
     name = spec.name
     if spec.kind == "in":
         vals = _split(_values(params, name), name)
         if not vals:
             return None
-        if spec.vocabulary:
+        if spec.vocabulary and (labels or not spec.exact):
             codes: list[Any] = [resolve_vocabulary(conn, layers_dir, spec.vocabulary, v, name) for v in vals]
         elif spec.type in ("integer", "number"):
             codes = [_number(name, v, spec, integer=spec.type == "integer") for v in vals]
@@ -267,9 +277,7 @@ class _Cql2:
         if not ok:
             zh, en = TYPE_NAMES.get(want, (want, want))
             raise self.error(f"属性 {prop} 需要{zh}，收到 {value!r}", f"property {prop} needs {en}, got {value!r}")
-        if vocabulary and isinstance(value, str):
-            return resolve_vocabulary(self.conn, self.layers_dir, vocabulary, value, self.parameter)
-        return value
+        return value  # literal: compared with the stored value as it is (CQL2 equality, no labels)
 
     def geometry(self, value: Any) -> ColumnElement:
         if isinstance(value, values.Geometry):
@@ -352,9 +360,9 @@ class _Cql2:
 
     def __call__(self, node: Any) -> ColumnElement[bool]:
         if isinstance(node, ast.And):
-            return sa.and_(self(node.lhs), self(node.rhs))
+            return sa.and_(*(self(n) for n in _chain(node, ast.And)))
         if isinstance(node, ast.Or):
-            return sa.or_(self(node.lhs), self(node.rhs))
+            return sa.or_(*(self(n) for n in _chain(node, ast.Or)))
         if isinstance(node, ast.Not):
             return sa.not_(self(node.sub_node))
         if type(node) in COMPARISONS:
@@ -423,19 +431,91 @@ class _Cql2:
         raise self.error(f"不支持的表达式 {type(node).__name__}", f"unsupported expression {type(node).__name__}")
 
 
+def _chain(node: Any, cls: type) -> list[Any]:
+    """The operands of a chain of one binary operator (a AND b AND c …), without recursion: pygeofilter nests a
+    chain one level per term, and a long but harmless list of ANDs must neither count as deep nor exhaust the
+    stack."""
+    out, todo = [], [node]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, cls):
+            todo += [n.rhs, n.lhs]
+        else:
+            out.append(n)
+    return out
+
+
+def _tree_depth(tree: Any) -> int:
+    """How deeply the parsed filter nests, counted without recursion; a chain of one operator counts once."""
+    deepest, todo = 0, [(tree, 1)]
+    while todo:
+        node, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_FILTER_DEPTH:
+            break
+        if isinstance(node, ast.And | ast.Or):
+            todo += [(n, depth + 1) for n in _chain(node, type(node))]
+        elif isinstance(node, ast.Node):
+            todo += [(n, depth + 1) for n in node.get_sub_nodes() if isinstance(n, ast.Node | list)]
+        elif isinstance(node, list):
+            todo += [(n, depth) for n in node]
+    return deepest
+
+
+def _bracket_depth(value: str) -> int:
+    """The deepest nesting of ( [ { outside quoted strings: a cheap look before the parser recurses into it."""
+    depth = deepest = 0
+    quote: str | None = None
+    escaped = False
+    for ch in value:
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")]}":
+            depth -= 1
+    return deepest
+
+
+def _too_deep() -> FilterError:
+    return FilterError("filter", f"过滤条件嵌套太深（最多 {MAX_FILTER_DEPTH} 层）",
+                       f"filter nested too deeply (at most {MAX_FILTER_DEPTH} levels)")
+
+
 def cql2_filter(conn: Connection | None, layer: Layer, layers_dir: Path, value: str,
                 lang: str = "cql2-text") -> ColumnElement[bool]:
-    """One CQL2 filter (text or JSON) as an expression over the layer."""
+    """One CQL2 filter (text or JSON) as an expression over the layer.
+
+    Size and nesting are capped before anything recurses over them (the parser, the JSON decoder, this module and
+    SQLAlchemy's compiler all do): a hostile filter is a 400, never a 500 or a stuck worker."""
     if lang not in CQL2_LANGS:
         raise FilterError("filter-lang", f"不支持 '{lang}'", f"unsupported filter language '{lang}'", CQL2_LANGS)
-    if len(value) > 20000:
-        raise FilterError("filter", "过滤条件太长", "filter too long (at most 20,000 characters)")
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_FILTER_CHARS:
+        raise FilterError("filter", f"过滤条件太长（最多 {MAX_FILTER_CHARS // 1024} KB）",
+                          f"filter too long (at most {MAX_FILTER_CHARS // 1024} KB)")
+    if _bracket_depth(value) > MAX_FILTER_BRACKETS:
+        raise _too_deep()
     try:
         tree = parse_cql2_json(_bbox_to_polygon(json.loads(value))) if lang == "cql2-json" else parse_cql2_text(value)
+    except RecursionError:
+        raise _too_deep() from None
     except (LarkError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise FilterError("filter", f"无法解析 {lang}：{first}", f"cannot parse {lang}: {first}") from None
-    return _Cql2(conn, layer, layers_dir)(tree)
+    if _tree_depth(tree) > MAX_FILTER_DEPTH:
+        raise _too_deep()
+    try:
+        return _Cql2(conn, layer, layers_dir)(tree)
+    except RecursionError:
+        raise _too_deep() from None
 
 
 # -- the public entry points -------------------------------------------------------------------------------------
@@ -444,12 +524,14 @@ def filter_parameters(layer: Layer) -> list[str]:
     return [*layer.filters, *COMMON_PARAMETERS]
 
 
-def layer_filter(conn: Connection | None, layer: Layer, params: Params, layers_dir: Path) -> ColumnElement[bool]:
+def layer_filter(conn: Connection | None, layer: Layer, params: Params, layers_dir: Path, *,
+                 labels: bool = False) -> ColumnElement[bool]:
     """All filters of ``params`` over ``layer``, ANDed; ``sa.true()`` when there are none.
 
     A layer with ``soft_delete_column`` always leaves its deleted rows out.
     ``conn`` resolves division names (may be None when no division parameter is used). Unknown parameter names
-    are errors.
+    are errors. ``labels``: parameters named after a property take labels and aliases too (the planners' own
+    entry points, :func:`project_filter`); the OGC API leaves it off, so there they compare exactly.
     """
     allowed = filter_parameters(layer)
     for name in params:
@@ -459,7 +541,12 @@ def layer_filter(conn: Connection | None, layer: Layer, params: Params, layers_d
     if layer.soft_delete_column:
         clauses.append(layer.column(layer.soft_delete_column).is_(None))
     for spec in layer.filters.values():
-        clause = _simple(conn, layer, layers_dir, spec, params)
+        clause = _simple(conn, layer, layers_dir, spec, params, labels)
+        if clause is not None:
+            clauses.append(clause)
+    when = _single(params, "datetime")
+    if when is not None:
+        clause = datetime_filter(layer, when)
         if clause is not None:
             clauses.append(clause)
     _crs(params, "bbox-crs")
@@ -477,5 +564,55 @@ def layer_filter(conn: Connection | None, layer: Layer, params: Params, layers_d
 
 
 def project_filter(conn: Connection | None, params: Params, layers_dir: Path) -> ColumnElement[bool]:
-    """The projects layer's filter: the entry point for exports, the route planner and anything else."""
-    return layer_filter(conn, get_layer(Path(layers_dir), "projects"), params, Path(layers_dir))
+    """The projects layer's filter: the entry point for exports, the route planner and anything else.
+
+    These are the planners' own tools, so ``sector``/``tier``/``status`` take labels and aliases here (``geoapp
+    export --sector 绿电铝``); CQL2 stays literal."""
+    return layer_filter(conn, get_layer(Path(layers_dir), "projects"), params, Path(layers_dir), labels=True)
+
+
+# -- datetime (OGC API Features Part 1) ---------------------------------------------------------------------------
+
+_INSTANT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2}))?$")
+
+
+def _instant_year(value: str) -> int | None:
+    """The year of an RFC 3339 date or date-time; None for an open end ('..' or empty)."""
+    if value in ("", ".."):
+        return None
+    m = _INSTANT.match(value)
+    if m is None:
+        raise FilterError("datetime", f"'{value}' 不是 RFC 3339 日期或时间",
+                          f"'{value}' is not an RFC 3339 date or date-time (e.g. 2024-01-01T00:00:00Z)")
+    try:
+        date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        raise FilterError("datetime", f"'{value}' 不是有效日期", f"'{value}' is not a valid date") from None
+    return int(m[1])
+
+
+def datetime_filter(layer: Layer, value: str) -> ColumnElement[bool] | None:
+    """``datetime`` (an instant or an interval a/b with open ends '..') over the layer's year property.
+
+    A layer without ``temporal.year`` has no temporal extent (its collection says so), and Part 1 lets the
+    server ignore the parameter then; it is still checked, so a typo is a 400 either way."""
+    parts = value.split("/")
+    if len(parts) > 2 or (len(parts) == 1 and parts[0] in ("", "..")):
+        raise FilterError("datetime", "需要一个时间或 开始/结束 区间", "needs an instant or an interval start/end")
+    years = [_instant_year(p.strip()) for p in parts]
+    if len(years) == 2 and years[0] is None and years[1] is None and parts[0] == parts[1] == "":
+        raise FilterError("datetime", "区间两端不能都为空", "an interval needs at least one end")
+    if layer.temporal_year is None:
+        return None
+    col = layer.column(layer.prop(layer.temporal_year).column)
+    if len(years) == 1:
+        return col == years[0]
+    low, high = years
+    if low is not None and high is not None and low > high:
+        raise FilterError("datetime", "开始晚于结束", "the interval starts after it ends")
+    clauses = [col.is_not(None)]
+    if low is not None:
+        clauses.append(col >= low)
+    if high is not None:
+        clauses.append(col <= high)
+    return sa.and_(*clauses)

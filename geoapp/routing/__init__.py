@@ -5,9 +5,11 @@ Flow (one way): ``roads`` (OSM .pbf → PostGIS/pgRouting) → ``matrix`` (trave
 route_stops) → API (``geoapp.api.routers.routes``), CLI (``geoapp routes …``), layers (layers/routes.yaml,
 layers/route_stops.yaml) and printing.
 
-Modules: ``request`` (PlanSettings: what a team sets, checked → PlanError 400), ``places`` (start/end/lodging),
-``estimate`` (great circle × circuity ÷ speed; defaults 60 km/h, 1.25), ``roads``, ``matrix``, ``solver``,
-``planner``, ``store``, ``report`` (the itinerary as text).
+Modules: ``request`` (PlanSettings: what a team sets, checked → PlanError 400; more projects than
+``plan_max_projects`` → 413), ``places`` (start/end/lodging), ``estimate`` (great circle × circuity ÷ speed;
+defaults 60 km/h, 1.25), ``roads``, ``matrix``, ``solver`` (with its time limit rule, ``TimeRule``), ``planner``,
+``store``, ``report`` (the itinerary as text), ``worker`` (the API plans in worker processes, a few at a time,
+cancellable; the server keeps answering) and ``jobs`` (what a worker runs).
 
 Reading a stored plan (for route maps, handbooks, GPX/KML)::
 
@@ -18,6 +20,8 @@ Reading a stored plan (for route maps, handbooks, GPX/KML)::
 
 - ``id``, ``title``, ``created_at``, ``updated_at``, ``edited`` (a team changed it by hand), ``settings`` (as
   planned; ``start_date`` may give day 1), ``totals`` {visits, unassigned, distance_km, driving_min, service_min};
+- ``solver``: {search, time_limit_s, elapsed_s, stopped_by_limit} of the planning search (None for plans stored
+  before it was recorded); ``stopped_by_limit`` True means the limit cut the search short;
 - ``travel_model``: {kind: "road" | "estimate", label: {zh, en}, …parameters (speed_kmh, circuity) or the road
   network (source file, import time)}; every output of an estimate must show the label (估算行驶时间);
 - ``routes``: north → south, each {id, seq, name, name_en, color, totals, line (GeoJSON MultiLineString, along

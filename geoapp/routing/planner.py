@@ -1,7 +1,8 @@
 """Planning: settings → projects → places → travel model → solver → a plan with times, legs and route lines.
 
 Selection: ``projects`` (codes) and ``filter`` (the layers filter parameters, through the one filter model in
-:mod:`geoapp.layers.filters`) are united; soft-deleted projects never take part.
+:mod:`geoapp.layers.filters`) are united; soft-deleted projects never take part. A selection of more than
+``max_projects`` (the ``plan_max_projects`` setting) is refused (413) before any matrix or solver work.
 
 Routes over days: every route works each day from ``day_start`` to ``day_end`` with a lunch break inside the
 lunch window; it leaves from ``start`` on day 1, spends the nights at ``overnight`` (one place per night,
@@ -17,21 +18,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import ARRAY, ColumnElement, Connection, Text, and_, any_, func, literal, or_, select
 
 from geoapp.db.models import Division, Project
 from geoapp.divisions import resolve_division
+from geoapp.errors import Unprocessable
 from geoapp.routing import matrix as travel
 from geoapp.routing.places import Place, resolve_place
-from geoapp.routing.request import PlanError, PlanSettings
+from geoapp.routing.request import PlanError, PlanSettings, too_many_projects
 from geoapp.routing.solver import (
     DAY_S,
     PRIORITY_DEFAULT,
     Infeasible,
     Problem,
     SearchLimits,
+    SearchTimeout,
     Shift,
     Solution,
+    TimeRule,
     Visit,
     evaluate,
     solve,
@@ -66,22 +70,47 @@ class Prepared:
         return np.array([[loc["lon"], loc["lat"]] for loc in self.locations])
 
 
-def select_projects(conn: Connection, settings: PlanSettings, layers_dir: Path) -> list[dict]:
-    """The chosen projects (codes ∪ filter), in code order; unknown codes are an error listing them."""
+def _selection(conn: Connection, settings: PlanSettings, layers_dir: Path) -> ColumnElement[bool]:
+    """The live projects chosen by codes ∪ filter (the codes list is already capped by parse_settings)."""
     from geoapp.layers.filters import project_filter
 
     live = project_filter(conn, {}, layers_dir)
     clauses = []
     if settings.projects:
-        clauses.append(Project.code.in_(settings.projects))
+        # one array parameter, however many codes (an IN list takes one bind parameter per code)
+        clauses.append(Project.code == any_(literal(list(settings.projects), ARRAY(Text))))
     if settings.filter:
         clauses.append(project_filter(conn, settings.filter, layers_dir))
-    rows = conn.execute(
-        select(Project.id, Project.code, Project.name, Project.division_code, Division.name.label("division"),
-               Project.geom.ST_X().label("lon"), Project.geom.ST_Y().label("lat"))
-        .join(Division, Division.code == Project.division_code)
-        .where(live, or_(*clauses)).order_by(Project.code)
-    ).mappings().all()
+    return and_(live, or_(*clauses))
+
+
+def count_selected(conn: Connection, settings: PlanSettings, layers_dir: Path) -> int:
+    return conn.execute(select(func.count()).select_from(Project)
+                        .where(_selection(conn, settings, layers_dir))).scalar_one()
+
+
+def check_size(conn: Connection, settings: PlanSettings, layers_dir: Path, max_projects: int) -> None:
+    """Refuse a selection over ``max_projects`` with one count, before a worker, a matrix or a solver is involved
+    (the API calls this in the server; :func:`select_projects` checks again where the plan is made)."""
+    chosen = count_selected(conn, settings, layers_dir)
+    if chosen > max_projects:
+        raise too_many_projects(max_projects, chosen, "filter" if settings.filter else "projects")
+
+
+def select_projects(conn: Connection, settings: PlanSettings, layers_dir: Path,
+                    max_projects: int | None = None) -> list[dict]:
+    """The chosen projects (codes ∪ filter), in code order; unknown codes are an error listing them, more than
+    ``max_projects`` a 413 naming the limit (at most ``max_projects + 1`` rows are read to find out)."""
+    query = (select(Project.id, Project.code, Project.name, Project.division_code, Division.name.label("division"),
+                    Project.geom.ST_X().label("lon"), Project.geom.ST_Y().label("lat"))
+             .join(Division, Division.code == Project.division_code)
+             .where(_selection(conn, settings, layers_dir)).order_by(Project.code))
+    if max_projects is not None:
+        query = query.limit(max_projects + 1)
+    rows = conn.execute(query).mappings().all()
+    if max_projects is not None and len(rows) > max_projects:
+        raise too_many_projects(max_projects, count_selected(conn, settings, layers_dir),
+                                "filter" if settings.filter else "projects")
     found = {r["code"] for r in rows}
     unknown = [c for c in dict.fromkeys(settings.projects) if c not in found]
     if unknown:
@@ -140,9 +169,9 @@ def _own_depots(conn: Connection, settings: PlanSettings, names: list[tuple[str,
     return out
 
 
-def prepare(conn: Connection, settings: PlanSettings, layers_dir: Path) -> Prepared:
+def prepare(conn: Connection, settings: PlanSettings, layers_dir: Path, max_projects: int | None = None) -> Prepared:
     """Resolve projects and places and build the travel model (the expensive part before solving)."""
-    projects = select_projects(conn, settings, layers_dir)
+    projects = select_projects(conn, settings, layers_dir, max_projects)
     start = resolve_place(conn, settings.start, "start")
     end = resolve_place(conn, settings.end, "end") if settings.end is not None else start
     nights: list[Place] = [resolve_place(conn, p, f"overnight[{i}]") for i, p in enumerate(settings.overnight or [])]
@@ -304,12 +333,23 @@ def assemble(conn: Connection, prepared: Prepared, problem: Problem, solution: S
     return {"routes": plans, "unassigned": reasons(problem, prepared, solution.dropped)}
 
 
-def plan(conn: Connection, settings: PlanSettings, layers_dir: Path, limits: SearchLimits | None = None) -> dict:
-    """Plan the routes (not stored): the assembled plan plus what storage needs."""
-    prepared = prepare(conn, settings, layers_dir)
+def plan(conn: Connection, settings: PlanSettings, layers_dir: Path, limits: SearchLimits | None = None, *,
+         max_projects: int | None = None, time_rule: TimeRule | None = None) -> dict:
+    """Plan the routes (not stored): the assembled plan, what storage needs, and ``solver`` (its time limit, the
+    time it took, whether the limit cut it short). Without ``limits`` the time limit follows ``time_rule``."""
+    prepared = prepare(conn, settings, layers_dir, max_projects)
     problem = build_problem(prepared)
+    limits = limits or (time_rule or TimeRule()).limits(len(problem.visits))
     try:
         solution = solve(problem, limits)
+    except SearchTimeout:
+        raise Unprocessable(
+            zh=f"在 {limits.time_limit_s:g} 秒的规划时限内没有找到可行方案：请减少项目或增加路线、天数"
+               "（时限见设置 GEOAPP_PLAN_TIME_BASE_S、GEOAPP_PLAN_TIME_PER_PROJECT_S、GEOAPP_PLAN_TIME_MAX_S）",
+            en=f"no plan was found within the planning time limit of {limits.time_limit_s:g} s: choose fewer "
+               "projects or more routes or days (the limit follows the settings GEOAPP_PLAN_TIME_BASE_S, "
+               "GEOAPP_PLAN_TIME_PER_PROJECT_S, GEOAPP_PLAN_TIME_MAX_S)",
+            parameter="projects", time_limit_s=limits.time_limit_s) from None
     except Infeasible:
         why = reasons(problem, prepared, [i for i, v in enumerate(problem.visits) if v.required])
         zh = "；".join(f"{u['project_code']}（{u['reason']['zh']}）" if u["reason"]["code"] == "too_far"
@@ -320,7 +360,8 @@ def plan(conn: Connection, settings: PlanSettings, layers_dir: Path, limits: Sea
                         f"projects do not all fit in {settings.routes} routes over {settings.days} days: {en}",
                         "must_visit") from None
     assembled = assemble(conn, prepared, problem, solution, _relabel(problem, solution, prepared.locations, settings))
-    return {"prepared": prepared, **assembled}
+    report = {key: solution.stats.get(key) for key in ("search", "time_limit_s", "elapsed_s", "stopped_by_limit")}
+    return {"prepared": prepared, **assembled, "solver": report}
 
 
 def retime(conn: Connection, prepared: Prepared, orders: dict[tuple[int, int], list[str]]) -> dict:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
 
+from geoapp.errors import TooLarge
 from geoapp.routing.errors import PlanError
 from geoapp.routing.estimate import DEFAULT_CIRCUITY, DEFAULT_SPEED_KMH
 from geoapp.routing.places import DEFAULT_PLACE, check_place_texts
@@ -43,40 +44,94 @@ def minutes_of(value: str, field: str) -> int:
 
 
 Place = str | dict[str, Any]
+# Codes are a JSON list, or one string separated by commas or spaces (what a person pastes from a sheet).
+Codes = Annotated[list[str], WithJsonSchema({"anyOf": [{"type": "array", "items": {"type": "string"}},
+                                                       {"type": "string"}], "default": []})]
+
+
+PLACE_HELP = ("地名（通辽市人民政府、旗县市区名或简称如“开鲁”）、项目编号、“经度,纬度”或 {\"lon\", \"lat\"} / "
+              "a place name (通辽市人民政府, a division or its short form such as 开鲁), a project code, "
+              "'lon,lat' or {\"lon\", \"lat\"}")
+
+
+def _about(zh: str, en: str) -> str:
+    """A field's description for the OpenAPI document: Chinese, then English."""
+    return f"{zh} / {en}"
 
 
 class PlanSettings(BaseModel):
-    """What the team chooses. Times are local clock times HH:MM; durations in minutes."""
+    """What the team chooses. Times are local clock times HH:MM; durations in minutes.
 
-    model_config = ConfigDict(extra="forbid")
+    The same model documents the body of ``POST /routes/plan`` (its JSON schema, with these descriptions);
+    :func:`parse_settings` validates it and turns the first mistake into a 400 naming the setting.
+    """
 
-    title: str | None = None
-    start_date: date | None = None          # day 1 of the tour, for printed itineraries (optional)
-    projects: list[str] = Field(default_factory=list)
-    filter: dict[str, str | list[str]] = Field(default_factory=dict)
-    routes: int = Field(2, ge=1, le=MAX_ROUTES)
-    days: int = Field(1, ge=1, le=MAX_DAYS)
-    route_names: list[str] | None = None
-    start: Place = DEFAULT_PLACE
-    end: Place | None = None
-    overnight: list[Place] | None = None
-    end_by_route: dict[str, Place] = Field(default_factory=dict)            # {"北线": "扎鲁特旗"}
-    overnight_by_route: dict[str, list[Place]] = Field(default_factory=dict)  # {"北线": ["扎鲁特旗"]}, one a night
-    day_start: str = "08:00"
-    day_end: str = "18:00"
-    lunch_start: str = "11:30"
-    lunch_end: str = "13:30"
-    lunch_minutes: int = Field(60, ge=0, le=180)
-    service_minutes: int = Field(30, ge=0, le=600)
-    service_minutes_by_project: dict[str, int] = Field(default_factory=dict)
-    priorities: dict[str, int] = Field(default_factory=dict)
-    must_visit: list[str] = Field(default_factory=list)
-    fixed_routes: dict[str, str] = Field(default_factory=dict)
-    travel_model: Literal["auto", "road", "estimate"] = "auto"
-    estimate_speed_kmh: float = Field(DEFAULT_SPEED_KMH, gt=5, le=130)
-    estimate_circuity: float = Field(DEFAULT_CIRCUITY, ge=1.0, le=3.0)
-    max_snap_m: float = Field(2000.0, gt=0, le=50_000)
-    balance: float = Field(0.1, ge=0, le=10)
+    model_config = ConfigDict(extra="forbid", title="PlanSettings", json_schema_extra={"description": _about(
+        "考察路线规划设置：时间为当地时间 HH:MM，时长以分钟计；未知参数、错误取值均答 400 并指出参数",
+        "route planning settings: times are local clock times HH:MM, durations in minutes; an unknown setting or a "
+        "bad value is answered 400 naming the setting")})
+
+    title: str | None = Field(None, description=_about("方案名称（默认按路线数、天数、项目数生成）",
+                                                       "plan title (default: made from routes, days and visits)"))
+    start_date: date | None = Field(None, description=_about("第一天的日期 YYYY-MM-DD（打印行程用，可不填）",
+                                                             "day 1 of the tour, YYYY-MM-DD (for printed itineraries)"))
+    projects: Codes = Field(default_factory=list, description=_about(
+        "项目编号（列表，或以逗号/空格分隔的字符串）；与 filter 取并集；总数受设置 GEOAPP_PLAN_MAX_PROJECTS 限制",
+        "project codes (a list, or one string separated by commas or spaces); united with filter; the total is "
+        "capped by the setting GEOAPP_PLAN_MAX_PROJECTS"))
+    filter: dict[str, str | list[str]] = Field(default_factory=dict, description=_about(
+        "按图层筛选参数选择项目（sector、tier、division、status、min_investment、investment_class、q、"
+        "filter 即 CQL2 等，与 /collections/projects/items 相同）",
+        "choose projects by the layers API's filter parameters (sector, tier, division, status, min_investment, "
+        "investment_class, q, filter = CQL2 …, as /collections/projects/items)"))
+    routes: int = Field(2, ge=1, le=MAX_ROUTES, description=_about(
+        f"路线数（1–{MAX_ROUTES}），按由北到南命名：北线、南线…", f"number of routes (1–{MAX_ROUTES}), named north to "
+        "south: 北线 (North route), 南线 (South route) …"))
+    days: int = Field(1, ge=1, le=MAX_DAYS, description=_about(f"天数（1–{MAX_DAYS}）",
+                                                               f"number of days (1–{MAX_DAYS})"))
+    route_names: list[str] | None = Field(None, description=_about("自定路线名称（每条路线一个，不可重复）",
+                                                                   "own route names (one per route, all different)"))
+    start: Place = Field(DEFAULT_PLACE, description=_about("出发地", "where every route starts") + "; " + PLACE_HELP)
+    end: Place | None = Field(None, description=_about("终点（默认回到出发地）",
+                                                       "where the routes end (default: back at the start)"))
+    overnight: list[Place] | None = Field(None, description=_about(
+        "每晚住宿地（天数−1 个；默认回出发地）", "where to spend each night (days − 1 places; default: the start)"))
+    end_by_route: dict[str, Place] = Field(default_factory=dict, description=_about(
+        "各路线自己的终点，如 {\"北线\": \"扎鲁特旗\"}", "a route's own end, e.g. {\"北线\": \"扎鲁特旗\"}"))
+    overnight_by_route: dict[str, list[Place]] = Field(default_factory=dict, description=_about(
+        "各路线自己的住宿地（每晚一个），如 {\"北线\": [\"扎鲁特旗\"]}",
+        "a route's own hotels (one a night), e.g. {\"北线\": [\"扎鲁特旗\"]}"))
+    day_start: str = Field("08:00", description=_about("每日出发时间 HH:MM", "daily start, HH:MM"))
+    day_end: str = Field("18:00", description=_about("每日最晚结束时间 HH:MM", "daily end, HH:MM"))
+    lunch_start: str = Field("11:30", description=_about("午餐最早开始 HH:MM", "lunch earliest start, HH:MM"))
+    lunch_end: str = Field("13:30", description=_about("午餐最晚结束 HH:MM", "lunch latest end, HH:MM"))
+    lunch_minutes: int = Field(60, ge=0, le=180, description=_about("午餐时长（分钟，0 为不安排）",
+                                                                    "lunch minutes (0: no lunch break)"))
+    service_minutes: int = Field(30, ge=0, le=600, description=_about("每个项目停留时间（分钟）",
+                                                                      "minutes spent at each project"))
+    service_minutes_by_project: dict[str, int] = Field(default_factory=dict, description=_about(
+        "个别项目的停留时间（分钟），如 {\"TL2025-001\": 60}", "minutes at given projects, e.g. {\"TL2025-001\": 60}"))
+    priorities: dict[str, int] = Field(default_factory=dict, description=_about(
+        f"项目优先级 {PRIORITY_MIN}–{PRIORITY_MAX}（默认 3；排不下时先舍去低优先级）",
+        f"project priorities {PRIORITY_MIN}–{PRIORITY_MAX} (default 3; lower ones are left out first)"))
+    must_visit: Codes = Field(default_factory=list, description=_about(
+        "必到项目编号（须在所选项目中）", "project codes that must be visited (among the chosen projects)"))
+    fixed_routes: dict[str, str] = Field(default_factory=dict, description=_about(
+        "旗县市区指定路线，如 {\"霍林郭勒市\": \"北线\"}",
+        "divisions fixed to a route, e.g. {\"霍林郭勒市\": \"北线\"}"))
+    travel_model: Literal["auto", "road", "estimate"] = Field("auto", description=_about(
+        "行驶时间：auto（有道路网且覆盖各点时用道路网，否则估算）、road（道路网）、estimate（估算）",
+        "travel times: auto (the road network when it covers every stop, else the estimate), road, estimate"))
+    estimate_speed_kmh: float = Field(DEFAULT_SPEED_KMH, gt=5, le=130, description=_about(
+        "估算用平均车速（公里/小时）", "average speed of the estimate (km/h)"))
+    estimate_circuity: float = Field(DEFAULT_CIRCUITY, ge=1.0, le=3.0, description=_about(
+        "估算用绕行系数（道路长度÷直线距离）", "circuity of the estimate (road length ÷ straight-line distance)"))
+    max_snap_m: float = Field(2000.0, gt=0, le=50_000, description=_about(
+        "地点离道路网的最大距离（米），超过则 auto 改用估算", "farthest a stop may lie from the road network (m); "
+        "beyond it auto falls back to the estimate"))
+    balance: float = Field(0.1, ge=0, le=10, description=_about(
+        "各路线每日工作量的均衡权重（0 为只求总车程最短）", "weight of balancing the routes' daily workload "
+        "(0: least total driving only)"))
 
     @field_validator("day_start", "day_end", "lunch_start", "lunch_end")
     @classmethod
@@ -150,10 +205,37 @@ class PlanSettings(BaseModel):
                                 f"'{route}' needs one place per night ({self.days - 1})", "overnight_by_route")
 
 
-def parse_settings(data: dict | None) -> PlanSettings:
-    """Settings from JSON; raises PlanError naming the first bad field in Chinese and English."""
+def too_many_projects(limit: int, chosen: int, field: str = "projects") -> TooLarge:
+    """The refusal of a plan over ``plan_max_projects``: the limit, the setting and what was chosen."""
+    return TooLarge(zh=f"一次规划最多 {limit} 个项目（设置 GEOAPP_PLAN_MAX_PROJECTS），所选为 {chosen} 个："
+                       "请缩小范围或分批规划",
+                    en=f"a plan takes at most {limit} projects (setting GEOAPP_PLAN_MAX_PROJECTS), {chosen} were "
+                       "chosen: narrow the selection or plan in parts",
+                    parameter=field, limit=limit, setting="plan_max_projects")
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, str):
+        return len([v for v in re.split(r"[,，\s]+", value) if v])
+    return len(value) if isinstance(value, list | dict) else 0
+
+
+def check_counts(data: dict, max_projects: int) -> None:
+    """Lists of projects longer than the cap are refused before they are validated or reach PostgreSQL (a list of
+    65,536 codes would overflow its bind parameters); the selection as a whole is counted later, in the database."""
+    for field in ("projects", "must_visit", "priorities", "service_minutes_by_project"):
+        chosen = _count(data.get(field))
+        if chosen > max_projects:
+            raise too_many_projects(max_projects, chosen, field)
+
+
+def parse_settings(data: dict | None, max_projects: int | None = None) -> PlanSettings:
+    """Settings from JSON; raises PlanError naming the first bad field in Chinese and English, and with
+    ``max_projects`` (the ``plan_max_projects`` setting) a 413 for lists of projects longer than that."""
     if not isinstance(data, dict):
         raise PlanError("请求体应为 JSON 对象 / the body must be a JSON object")
+    if max_projects is not None:
+        check_counts(data, max_projects)
     try:
         settings = PlanSettings.model_validate(data)
     except ValidationError as exc:
@@ -168,3 +250,68 @@ def parse_settings(data: dict | None) -> PlanSettings:
                         f"{message}", loc) from None
     settings.check()
     return settings
+
+
+class MoveStop(BaseModel):
+    """One stop moved by hand (descriptive: store.edit_plan checks it and names the field at fault)."""
+
+    model_config = ConfigDict(title="MoveStop", json_schema_extra={"description": _about(
+        "把一个项目移到某路线某天的某个位置", "move one project to a position in a day of a route")})
+
+    project: str = Field(description=_about("要移动的项目编号（须在本方案中）",
+                                            "the project to move (part of this plan)"))
+    route: str | None = Field(description=_about("目标路线名（如 北线 或 North route）；null 为移出方案",
+                                                 "the route to move it to (北线 or North route); null leaves it out"))
+    day: int = Field(1, ge=1, le=MAX_DAYS, description=_about("第几天（默认 1）", "the day (default 1)"))
+    position: int | None = Field(None, ge=1, description=_about("在该天中的位置，从 1 起（默认排在最后）",
+                                                                "position in that day, from 1 (default: last)"))
+
+
+class RouteOrder(BaseModel):
+    """Every visit of one route in the order given, day by day."""
+
+    model_config = ConfigDict(title="RouteOrder", json_schema_extra={"description": _about(
+        "一条路线逐日的走访顺序", "one route's visits, day by day, in order")})
+
+    name: str = Field(description=_about("路线名（北线 / North route）", "the route's name (北线 / North route)"))
+    days: list[list[str]] = Field(description=_about("每天依次走访的项目编号", "each day's project codes, in order"))
+
+
+class PlanEdit(BaseModel):
+    """The body of PUT /routes/{id}: ``move`` one stop, or give every route's order in ``routes``; the times are
+    recomputed with the plan's own travel times. Descriptive only (for the OpenAPI document)."""
+
+    model_config = ConfigDict(title="PlanEdit", json_schema_extra={"description": _about(
+        "人工调整：move 移动一站，或 routes 给出各路线的全部顺序；时间按原方案的行驶时间重算",
+        "a hand edit: move one stop, or give every route's order in routes; the times are recomputed with the "
+        "plan's own travel times")})
+
+    move: MoveStop | None = Field(None, description=_about("移动一站", "move one stop"))
+    routes: list[RouteOrder] | None = Field(None, description=_about("各路线的新顺序（未列出的项目移出方案）",
+                                                                     "every route's new order (projects not listed "
+                                                                     "are left out)"))
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """A JSON schema with its local ``$defs`` references replaced by the definitions (an operation's body schema
+    in the OpenAPI document cannot point at the model's own ``$defs``)."""
+    if isinstance(node, list):
+        return [_inline(n, defs) for n in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+    out = {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
+    for bound, plain in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(out.get(bound), int | float) and not isinstance(out[bound], bool):
+            out[plain], out[bound] = out[bound], True  # the API document is OpenAPI 3.0 (geoapp/api/openapi.py)
+    return out
+
+
+def openapi_body(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` giving an operation a required JSON body described by ``model`` (its fields, types,
+    defaults and zh/en descriptions), for handlers that read and check the body themselves."""
+    schema = model.model_json_schema()
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": _inline(schema, schema.get("$defs", {}))}}}}

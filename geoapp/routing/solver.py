@@ -20,11 +20,16 @@ plan wins.
 
 Determinism: VROOM has no randomness, OR-Tools' local search stops at a local optimum and its guided local search
 after a fixed number of solutions (``solution_limit``), never after a wall-clock time, so the same input gives the
-same plan on any machine; ``time_limit_s`` is only a safety net.
+same plan on any machine. ``time_limit_s`` is one budget for the whole search (VROOM, then OR-Tools' phases, each
+given what is left); it grows with the problem (:class:`TimeRule`) so that ordinary plans never reach it and stay
+deterministic, while a huge one stops in bounded time with the best plan found. Every solution reports
+``stats["time_limit_s"]``, ``stats["elapsed_s"]`` and ``stats["stopped_by_limit"]`` (True: a phase ran out of time,
+so the plan may differ from one machine to another).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -93,14 +98,73 @@ class Infeasible(Exception):
     """No plan satisfies the hard constraints (must-visit projects, hand-fixed orders)."""
 
 
+class SearchTimeout(Exception):
+    """The time limit ran out before the search found any plan at all (not: the plan does not exist)."""
+
+
 @dataclass(frozen=True)
 class SearchLimits:
-    """How the search runs; every stop is counted, never timed (``time_limit_s`` is a safety net only)."""
+    """How the search runs; every stop is counted, never timed, unless the whole search runs past
+    ``time_limit_s`` (one budget for all phases; see :class:`TimeRule`)."""
 
     solution_limit: int = 300               # guided local search (when OR-Tools plans alone)
     time_limit_s: float = 20.0
     metaheuristic: bool = True              # False: OR-Tools stops at its first local optimum
     vroom_exploration: int | None = 3       # VROOM's exploration level (1–5) for the first plan; None: OR-Tools alone
+
+
+@dataclass(frozen=True)
+class TimeRule:
+    """The search's time limit for a plan of ``n`` projects: ``base_s + per_project_s × n``, at most ``max_s``.
+
+    Why it scales: a fixed limit is either too short for 500 projects or lets one request hold a core for minutes
+    on 20. The defaults (those of the ``plan_time_*`` settings) leave ordinary plans (up to a few hundred projects,
+    a few seconds of search) far below the limit, so they stay deterministic; only huge plans are cut short.
+    """
+
+    base_s: float = 20.0
+    per_project_s: float = 0.1
+    max_s: float = 120.0
+
+    def seconds(self, n: int) -> float:
+        return round(max(self.base_s, min(self.max_s, self.base_s + self.per_project_s * n)), 1)
+
+    def limits(self, n: int) -> SearchLimits:
+        return SearchLimits(time_limit_s=self.seconds(n))
+
+
+MIN_PHASE_S = 1.0                           # a phase that starts gets at least this long (a plan beats none)
+
+
+class _Budget:
+    """What is left of one time limit shared by the search's phases, and whether a phase used all it was given."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.started = time.monotonic()
+        self.stopped = False
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def left(self) -> float:
+        return max(MIN_PHASE_S, self.seconds - self.elapsed())
+
+    def exhausted(self) -> bool:
+        return self.elapsed() >= self.seconds
+
+    def run(self, phase, *args):
+        """Run ``phase(seconds, *args)`` with what is left; a phase that took (nearly) all of it was cut short."""
+        given = self.left()
+        began = time.monotonic()
+        try:
+            return phase(given, *args)
+        finally:
+            if time.monotonic() - began >= 0.98 * given:
+                self.stopped = True
+
+    def stats(self) -> dict:
+        return {"time_limit_s": self.seconds, "elapsed_s": round(self.elapsed(), 2), "stopped_by_limit": self.stopped}
 
 
 BALANCE_SCALE = 100                         # Problem.balance → the span cost coefficient
@@ -129,6 +193,7 @@ class _Model:
     """The OR-Tools model of a problem; built once, solved freely or with hand-fixed orders."""
 
     def __init__(self, problem: Problem):
+        self.built = time.monotonic()
         self.problem = problem
         visits, shifts = problem.visits, problem.shifts
         depot_locations = sorted({s.start_location for s in shifts} | {s.end_location for s in shifts})
@@ -222,6 +287,8 @@ class _Model:
                                                       vroom_exploration=None))
             except Infeasible:
                 raise Infeasible("the required visits do not fit") from None
+            limits = replace(limits, time_limit_s=max(MIN_PHASE_S, limits.time_limit_s - seed.stats["seconds"]))
+            params = self._params(limits)
             self.routing.CloseModelWithParameters(params)
             routes = [[self.manager.NodeToIndex(required[k]) for k in sh.visits] for sh in seed.shifts]
             initial = self.routing.ReadAssignmentFromRoutes(routes, True)
@@ -229,10 +296,16 @@ class _Model:
                 raise Infeasible("the required visits do not fit")
             assignment = self.routing.SolveFromAssignmentWithParameters(initial, params)
         if assignment is None:
-            raise Infeasible("no feasible plan")
+            self._raise_unsolved()
         solution = self._read(assignment)
         solution.stats["search"] = "or-tools"
         return solution
+
+    def _raise_unsolved(self) -> None:
+        """No assignment: out of time before any plan (SearchTimeout), or no plan exists (Infeasible)."""
+        if self.routing.status() == routing_enums_pb2.RoutingSearchStatus.ROUTING_FAIL_TIMEOUT:
+            raise SearchTimeout("the time limit ran out before any plan was found")
+        raise Infeasible("no feasible plan")
 
     def evaluate(self, orders: list[list[int]]) -> Solution:
         """Times for fixed visit orders (one list of visit indices per shift); Infeasible when they do not fit."""
@@ -282,7 +355,8 @@ class _Model:
             end = assignment.Value(self.time.CumulVar(index))
             shifts.append(ShiftResult(shift, order, arrivals, start, end, breaks.get(f"lunch {v}")))
         dropped = [i for i in range(self.n_visits) if i not in visited]
-        return Solution(shifts, dropped, driving, stats={"objective": assignment.ObjectiveValue()})
+        return Solution(shifts, dropped, driving, stats={"objective": assignment.ObjectiveValue(),
+                                                         "seconds": time.monotonic() - self.built})
 
 
 def solve_from_routes(problem: Problem, routes: list[list[int]], limits: SearchLimits | None = None) -> Solution | None:
@@ -291,25 +365,34 @@ def solve_from_routes(problem: Problem, routes: list[list[int]], limits: SearchL
 
 
 def solve(problem: Problem, limits: SearchLimits | None = None) -> Solution:
-    """The best plan the search finds; raises Infeasible when the required visits cannot all be placed."""
+    """The best plan the search finds within ``limits.time_limit_s`` (all phases together); raises Infeasible when
+    the required visits cannot all be placed, SearchTimeout when the time ran out before any plan was found."""
     if not problem.shifts:
         raise Infeasible("no working days")
     limits = limits or SearchLimits()
+    budget = _Budget(limits.time_limit_s)
     plans = []
     if limits.vroom_exploration is not None:
-        first = solve_from_routes(problem, vroom_seed.first_routes(problem, limits.vroom_exploration), limits)
+        routes = budget.run(lambda seconds: vroom_seed.first_routes(problem, limits.vroom_exploration,
+                                                                    timeout_s=seconds))
+        first = budget.run(lambda seconds: solve_from_routes(problem, routes, replace(limits, time_limit_s=seconds)))
         if first is not None:
             first.stats["search"] = "vroom+local search"
             plans.append(first)
     # When everything fits, the balance cost matters and VROOM (which only minimises driving) can leave one day much
     # longer than the others where local search cannot mend it: OR-Tools' own search runs as well, the cheaper wins.
-    if not plans or problem.balance > 0:
+    if plans and problem.balance > 0 and budget.exhausted():
+        budget.stopped = True       # no time left for the second search: VROOM's plan it is
+    elif not plans or problem.balance > 0:
         try:
-            plans.append(_Model(problem).solve(replace(limits, vroom_exploration=None)))
-        except Infeasible:
+            plans.append(budget.run(lambda seconds: _Model(problem).solve(
+                replace(limits, vroom_exploration=None, time_limit_s=seconds))))
+        except (Infeasible, SearchTimeout):
             if not plans:
                 raise
-    return min(plans, key=lambda p: p.stats["objective"])
+    best = min(plans, key=lambda p: p.stats["objective"])
+    best.stats.update(budget.stats())
+    return best
 
 
 def evaluate(problem: Problem, orders: list[list[int]]) -> Solution:

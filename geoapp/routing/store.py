@@ -1,11 +1,17 @@
 """Stored plans: route_plans → routes → route_stops, written in one transaction, read back as one dict.
 
 :func:`get_plan` is the one reader: the API, the CLI and the printed route maps all use its dict.
+:func:`plan_and_save` is the one writer of new plans (the API's worker process and the CLI).
+
+The solver's report (time limit, time taken, whether the limit cut the search short) is kept with the travel
+model's parameters in ``route_plans.travel_info`` under ``solver`` (no column of its own, so no migration) and read
+back as the plan's own ``solver`` member.
 """
 
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
 from shapely.geometry import LineString, MultiLineString, mapping
@@ -13,9 +19,12 @@ from sqlalchemy import Connection, text
 
 from geoapp.routing import estimate
 from geoapp.routing.matrix import TravelModel
-from geoapp.routing.planner import Prepared, retime
+from geoapp.routing.planner import Prepared, plan, retime
 from geoapp.routing.request import PlanError, PlanSettings
-from geoapp.routing.solver import DAY_S
+from geoapp.routing.solver import DAY_S, TimeRule
+
+if TYPE_CHECKING:
+    from geoapp.settings import Settings
 
 
 def clock(seconds: int | None) -> str | None:
@@ -95,12 +104,25 @@ def save_plan(conn: Connection, planned: dict) -> int:
         RETURNING id
     """), {
         "title": _title(prepared, planned["routes"]), "settings": prepared.settings.model_dump_json(),
-        "kind": model.kind, "info": json.dumps(model.info, default=str), "locations": json.dumps(locations),
+        "kind": model.kind, "info": json.dumps({**model.info, "solver": planned.get("solver")}, default=str),
+        "locations": json.dumps(locations),
         "matrix": np.ascontiguousarray(model.seconds, dtype="<i4").tobytes(),
         "unassigned": json.dumps(planned["unassigned"]),
     }).scalar_one()
     _write_routes(conn, plan_id, model.kind, planned["routes"])
     return plan_id
+
+
+def time_rule(settings: Settings) -> TimeRule:
+    """The solver's time limit rule from the ``plan_time_*`` settings."""
+    return TimeRule(settings.plan_time_base_s, settings.plan_time_per_project_s, settings.plan_time_max_s)
+
+
+def plan_and_save(conn: Connection, plan_settings: PlanSettings, settings: Settings) -> dict:
+    """Plan (capped at ``plan_max_projects``, timed by the ``plan_time_*`` rule), store, and read back the plan."""
+    planned = plan(conn, plan_settings, settings.layers_dir, max_projects=settings.plan_max_projects,
+                   time_rule=time_rule(settings))
+    return get_plan(conn, save_plan(conn, planned))
 
 
 def delete_plan(conn: Connection, plan_id: int) -> bool:
@@ -162,7 +184,8 @@ def get_plan(conn: Connection, plan_id: int, legs: bool = False) -> dict | None:
         if legs:
             item["leg_line"] = json.loads(st["leg_line"]) if st["leg_line"] else None
         by_route.setdefault(st["route_id"], []).append(item)
-    info = plan["travel_info"]
+    info = dict(plan["travel_info"] or {})
+    solver = info.pop("solver", None)
     out_routes = []
     for r in routes:
         summaries = [{**d, "start": clock(d["start_s"]), "end": clock(d["end_s"]), "lunch": clock(d["lunch_s"])}
@@ -177,7 +200,7 @@ def get_plan(conn: Connection, plan_id: int, legs: bool = False) -> dict | None:
     return {
         "id": plan["id"], "title": plan["title"], "created_at": plan["created_at"].isoformat(),
         "updated_at": plan["updated_at"].isoformat(), "edited": plan["edited"],
-        "travel_model": {"kind": plan["travel_model"], **info},
+        "travel_model": {"kind": plan["travel_model"], **info}, "solver": solver,
         "settings": plan["settings"], "routes": out_routes, "unassigned": plan["unassigned"],
         "totals": {
             "visits": sum(r["totals"]["visits"] for r in out_routes),
@@ -199,7 +222,7 @@ def load_prepared(conn: Connection, plan_id: int) -> Prepared | None:
     locations = row["locations"]
     n = len(locations)
     seconds = np.frombuffer(bytes(row["matrix"]), dtype="<i4").astype(np.int64).reshape(n, n)
-    info = row["travel_info"]
+    info = {k: v for k, v in (row["travel_info"] or {}).items() if k != "solver"}
     lonlat = np.array([[loc["lon"], loc["lat"]] for loc in locations])
     metres = None
     snaps = []

@@ -15,6 +15,7 @@ of threads, and the best is chosen by a fixed comparison, so threads only change
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,8 +40,10 @@ def job_priorities(visits: list[Visit]) -> list[int]:
     return [VROOM_PRIORITY_MAX if v.required else weight[v.priority] for v in visits]
 
 
-def first_routes(problem: Problem, exploration: int = 3, threads: int | None = None) -> list[list[int]]:
-    """VROOM's plan: for each shift of ``problem.shifts`` the indices of its visits, in order."""
+def first_routes(problem: Problem, exploration: int = 3, threads: int | None = None,
+                 timeout_s: float | None = None) -> list[list[int]]:
+    """VROOM's plan: for each shift of ``problem.shifts`` the indices of its visits, in order; with ``timeout_s``
+    VROOM stops its search then and gives its best plan so far (the search's time budget, see solver.TimeRule)."""
     solver = vroom.Input()
     solver.set_durations_matrix(profile="car", matrix_input=np.asarray(problem.durations, dtype=np.uint32))
     allowed = sorted({v.routes for v in problem.visits if v.routes is not None})
@@ -59,7 +62,8 @@ def first_routes(problem: Problem, exploration: int = 3, threads: int | None = N
             i + 1, location=int(visit.location), default_service=int(visit.service_s), priority=priority,
             skills=None if visit.routes is None else {skill[visit.routes]}))
     threads = threads or min(MAX_THREADS, os.cpu_count() or 1)
-    steps = solver.solve(exploration_level=exploration, nb_threads=threads).routes
+    timeout = None if timeout_s is None else timedelta(seconds=timeout_s)
+    steps = solver.solve(exploration_level=exploration, nb_threads=threads, timeout=timeout).routes
     routes: list[list[int]] = [[] for _ in problem.shifts]
     for vehicle, kind, job in zip(steps["vehicle_id"], steps["type"], steps["id"], strict=True):
         if kind == "job":

@@ -22,7 +22,7 @@ SEATS = text("""
 
 def vocabulary_terms(settings: Settings) -> dict[str, list[dict]]:
     return {
-        name: [{"code": t.code, "zh": t.zh, "en": t.en, **t.extra} for t in vocab.terms]
+        name: [{"code": t.code, "zh": t.zh, "en": t.en, "aliases": list(t.aliases), **t.extra} for t in vocab.terms]
         for name, vocab in vocabularies(settings.layers_dir).items()
     }
 

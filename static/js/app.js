@@ -2,13 +2,14 @@
 // (items, divisions with live statistics, /stats, tiles, exports), keeps the filter in the URL.
 import { applyBasemap, basemapEntries } from './basemaps.js';
 import { bannerTotalsHtml, DivisionLayer } from './divisions.js';
-import { count, money } from './format.js';
+import { completionRate, count, money } from './format.js';
 import { label, lang, setLang, t, translatePage } from './i18n.js';
 import { ensureLogin, loginExpired } from './login.js';
 import { glyphSvg, sizeFor } from './icons.js';
-import { missingHtml, progressRowsHtml, validMonth } from './progress.js';
+import { missingHtml, progressRowsHtml, reportAsOf, validMonth } from './progress.js';
 import { ProjectLayer } from './projects.js';
 import { RouteView, routeNumber } from './routes.js';
+import { applyDataStyles } from './styles.js';
 import { emptyState, filterQuery, fromUrl, LIST_FILTERS, toUrl } from './state.js';
 import { parseView, ViewKeeper } from './view.js';
 
@@ -162,10 +163,10 @@ function renderLayerList() {
       <span class="count">${countOf(bySector[term.code])}</span></label>`).join('');
   const sizes = [null, ...app.classes].map((c) => {
     const d = sizeFor(c ? c.min : 0, app.classes);
-    return `<div><i style="width:${d}px;height:${d}px"></i>${esc(c ? label(c) : t('below500w'))}</div>`;
+    return `<div><i data-size="${d}"></i>${esc(c ? label(c) : t('below500w'))}</div>`;
   }).join('');
   const ramp = app.divisions ? app.divisions.legend() : [];
-  const rampHtml = ramp.length ? `<div class="ramp">${ramp.map(([c]) => `<span style="background:${c}"></span>`).join('')}</div>
+  const rampHtml = ramp.length ? `<div class="ramp">${ramp.map(([c]) => `<span data-bg="${esc(c)}"></span>`).join('')}</div>
       <div class="ramp-labels"><span>${esc(ramp[0][1])}</span><span>${esc(ramp[ramp.length - 1][2])}</span></div>` : '';
   const basemaps = (app.basemaps || []).map((b) => `
     <label><input type="radio" name="basemap" value="${esc(b.id)}" ${s.basemap === b.id ? 'checked' : ''}>
@@ -193,6 +194,7 @@ function renderLayerList() {
     </div>
     <div class="group"><div class="group-title">${t('basemap')}</div>${basemaps}</div>
     ${extras ? `<div class="group"><div class="group-title">${t('otherLayers')}</div>${extras}</div>` : ''}`;
+  applyDataStyles($('#layer-list'));
 }
 
 function countOf(n) {
@@ -282,6 +284,7 @@ function renderRoutePanel() {
   $('#print-orientation').innerHTML = [['', 'orientationAuto'], ['landscape', 'landscape'], ['portrait', 'portrait']]
     .map(([v, k]) => option(v, t(k), v === orientation)).join('');
   $('#route-info').innerHTML = rv.infoHtml();
+  applyDataStyles($('#route-info'));
   $('#print-title').innerHTML = rv.printTitle();
   renderRouteLinks();
 }
@@ -459,7 +462,14 @@ function termLabel(vocabName, code) {
   return term ? label(term) : code ?? '—';
 }
 
-function cardHtml(f, reports = null) {
+/** 投资完成率 from the latest report up to ``month`` (all reports when no month is chosen), with its month. */
+function completionHtml(p, reports, month) {
+  const r = reportAsOf(reports, month || '9999-12');
+  if (!r) return '—';
+  return `${esc(completionRate(r.investment_completed, p.total_investment))} ${esc(t('asOfReport', r.month))}`;
+}
+
+function cardHtml(f, reports = null, month = '') {
   const p = f.properties;
   const code = p.code ?? f.id;
   const division = (app.divisionList || []).find((d) => d.code === p.division_code);
@@ -477,13 +487,15 @@ function cardHtml(f, reports = null) {
       ${row('status', esc(termLabel('status', p.status)))}
       ${row('division', esc(division ? label(division) : p.division_code))}
       ${row('totalInvestment', p.total_investment === null || p.total_investment === undefined ? t('unknownInvestment') : money(p.total_investment))}
+      ${row('plannedInvestment', p.planned_investment === null || p.planned_investment === undefined ? null : `${money(p.planned_investment)}${p.plan_year ? ` (${esc(p.plan_year)})` : ''}`)}
+      ${row('completionRate', completionHtml(p, reports, month))}
       ${row('years', esc(years))}
       ${row('scope', esc(p.scope))}
       ${row('responsibleUnit', esc(p.responsible_unit))}
       ${row('leader', esc(p.leader))}
       ${row('precision', esc(p.location_precision ? t(p.location_precision) : ''))}
       ${row('source', esc(p.source))}
-      ${reports ? progressRowsHtml(reports, app.state.month, (c) => termLabel('status', c)) : ''}
+      ${reports && month ? progressRowsHtml(reports, month, (c) => termLabel('status', c)) : ''}
     </table>
     <p><a data-testid="card-json" href="/collections/projects/items/${encodeURIComponent(code)}?f=json" target="_blank">${t('json')}</a></p>
   </div>`;
@@ -494,11 +506,13 @@ async function projectClicked(code, latlng) {
     .setContent(`<div class="card">${t('loading')}</div>`).openOn(app.map);
   try {
     const month = app.state.month;
+    // the report history: the month's rows when a month is chosen, and 投资完成率 (累计完成 ÷ 总投资) always
+    const history = fetchJson(`/projects/${encodeURIComponent(code)}/progress`);
     const [f, reports] = await Promise.all([
       fetchJson(`/collections/projects/items/${encodeURIComponent(code)}`),
-      month ? fetchJson(`/projects/${encodeURIComponent(code)}/progress`) : null,
+      month ? history : history.catch(() => null),
     ]);
-    popup.setContent(cardHtml(f, month === app.state.month ? reports : null));
+    popup.setContent(cardHtml(f, reports, month === app.state.month ? month : ''));
   } catch (err) {
     popup.setContent(`<div class="card">${t('error')}: ${esc(err.message)}</div>`);
   }
@@ -611,6 +625,18 @@ function applyLanguage() {
 
 // ---- start -----------------------------------------------------------------------------------------------------
 
+/** The API's sector=/tier=/status= compare stored codes; an older bookmark may carry labels (sector=绿电铝). */
+function codesInState() {
+  for (const k of LIST_FILTERS) app.state[k] = app.state[k].map((v) => termCode(app.vocab[k] || [], v));
+}
+
+/** The stored code of a vocabulary value given as code, label or alias (unchanged when it is none of them). */
+function termCode(terms, value) {
+  const v = value.trim().toLowerCase();
+  const term = terms.find((t) => [t.code, t.zh, t.en, ...(t.aliases || [])].some((x) => String(x).toLowerCase() === v));
+  return term ? term.code : value;
+}
+
 async function start() {
   await ensureLogin(); // where reading needs a login (settings.read_requires_login): the dialog first
   app.state = fromUrl();
@@ -620,6 +646,7 @@ async function start() {
   if (!params.has('lang')) app.state.lang = app.config.lang === 'en' ? 'en' : 'zh';
   setLang(app.state.lang);
   app.vocab = app.config.vocabularies;
+  codesInState();
   app.sectors = new Map((app.vocab.sector || []).map((s) => [s.code, s]));
   app.classes = app.config.classes?.investment_class || [];
   app.divisionList = app.config.seats.map((s) => ({ ...s }));
@@ -671,6 +698,7 @@ async function start() {
     const before = filterQuery(app.state);
     const prev = app.state;
     app.state = fromUrl();
+    codesInState();
     app.state.month = validMonth(app.state.month);
     setLang(app.state.lang);
     if (prev.basemap !== app.state.basemap) setBasemap();

@@ -76,7 +76,9 @@ export class DivisionLayer {
   }
 
   setData(collection) {
-    this.features = collection.features || [];
+    // a division without an official boundary comes as an empty MultiPolygon (valid GeoJSON): treat it as none
+    this.features = (collection.features || []).map((f) => (
+      f.geometry && !(f.geometry.coordinates || []).length ? { ...f, geometry: null } : f));
     this.byCode = new Map(this.features.map((f) => [f.id ?? f.properties.code, f]));
     this.br = breaks(this.features.map((f) => this.value(f)));
     this.boundaries.clearLayers();

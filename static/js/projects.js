@@ -1,6 +1,7 @@
 // The projects on the map: clustered markers (coloured and iconed by sector, sized by investment class) while the
 // filter matches a manageable number of projects, the layers API's vector tiles beyond that.
 import { glyphPath, sizeFor } from './icons.js';
+import { styledDivIcon } from './styles.js';
 import { ProjectTileLayer } from './vtlayer.js';
 
 /** Above this many matching projects the map draws vector tiles instead of one marker per project. */
@@ -28,8 +29,8 @@ export class ProjectLayer {
       iconCreateFunction: (c) => {
         const n = c.getChildCount();
         const size = n < 10 ? 34 : n < 100 ? 40 : n < 1000 ? 46 : 54;
-        return L.divIcon({
-          html: `<div style="width:${size - 10}px;height:${size - 10}px">${n}</div>`,
+        return styledDivIcon(L, {
+          html: `<div data-size="${size - 10}">${n}</div>`,
           className: 'marker-cluster-custom',
           iconSize: L.point(size, size),
         });
@@ -49,10 +50,10 @@ export class ProjectLayer {
     if (!icon) {
       const term = this.ctx.sectors.get(sector) || {};
       const color = term.color || '#777';
-      icon = this.L.divIcon({
+      icon = styledDivIcon(this.L, {
         className: '',
         html: `<div class="pm${unknown ? ' unknown' : ''}" data-sector="${sector}" ` +
-          `style="width:${size}px;height:${size}px;background:${color}"><svg viewBox="0 0 24 24">` +
+          `data-size="${size}" data-bg="${color}"><svg viewBox="0 0 24 24">` +
           `<path fill-rule="evenodd" d="${glyphPath(term.icon)}"/></svg></div>`,
         iconSize: [size, size],
         iconAnchor: [size / 2, size / 2],

@@ -2,6 +2,7 @@
 // route's line in its colour, its stops numbered in visiting order (起 start, 终 end, 宿 overnight) — and the links
 // to the printed outputs of the route on screen (the same PDF, handbook, GPX and KML the API serves).
 import { label, lang, t } from './i18n.js';
+import { styledDivIcon } from './styles.js';
 
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const PLACE_MARK = { start: 'markStart', end: 'markEnd', overnight: 'markOvernight' };
@@ -92,11 +93,11 @@ export class RouteView {
     const L = this.L;
     const text = stop.kind === 'visit' ? String(stop.number) : t(PLACE_MARK[stop.kind] || 'markStart');
     const size = stop.kind === 'visit' ? 22 : 24;
-    const icon = L.divIcon({
+    const icon = styledDivIcon(L, {
       className: 'route-stop-icon',
       html: `<div class="route-stop rs-${stop.kind}${front ? '' : ' behind'}" data-route="${routeNumber(route)}" ` +
         `data-kind="${stop.kind}" data-seq="${stop.seq}" data-number="${stop.number ?? ''}" ` +
-        `style="--rc:${esc(route.color || '#c0392b')}">${esc(text)}</div>`,
+        `data-rc="${esc(route.color || '#c0392b')}">${esc(text)}</div>`,
       iconSize: [size, size],
       iconAnchor: [size / 2, size / 2],
     });
@@ -171,7 +172,7 @@ export class RouteView {
     if (!this.plan) return `<p class="hint">${esc(t(this.plans.length ? 'choosePlanHint' : 'noPlans'))}</p>`;
     const routes = this.route ? [this.route] : this.plan.routes;
     const rows = routes.map((r) => `<tr data-testid="route-row">
-        <td><span class="route-swatch" style="background:${esc(r.color)}"></span>${esc(this.routeName(r))}</td>
+        <td><span class="route-swatch" data-bg="${esc(r.color)}"></span>${esc(this.routeName(r))}</td>
         <td class="n">${r.totals.visits}</td><td class="n">${Number(r.totals.distance_km).toFixed(0)}</td>
         <td class="n">${(Number(r.totals.driving_min) / 60).toFixed(1)}</td></tr>`).join('');
     const model = this.plan.travel_model || {};

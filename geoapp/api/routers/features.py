@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, Response
 from sqlalchemy import Connection, func, text
 
 from geoapp import __version__
+from geoapp.api.openapi import full_document
 from geoapp.api.routers.ogc_common import (
     GEOJSON,
     JSON,
@@ -26,13 +27,14 @@ from geoapp.api.routers.ogc_common import (
     json_response,
     layer_of,
     layers_dir_of,
+    link_header,
     now_iso,
     params_of,
+    public_url,
     read,
     read_engine_of,
     stream,
 )
-from geoapp.api.routers.ogc_openapi import openapi_document
 from geoapp.errors import NotFound
 from geoapp.exports import EXPORT_FORMATS, MEDIA_TYPES, iter_export
 from geoapp.layers import sql
@@ -47,6 +49,8 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    # Part 2 with CRS84 as the one CRS: `crs` is accepted (CRS84 only), answers carry Content-Crs
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
@@ -73,6 +77,8 @@ GEOMETRY_SCHEMAS = {
 }
 JSON_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean",
               "datetime": "string", "date": "string", "object": "object"}
+CRS84_FORMS = {CRS84, "OGC:CRS84", "CRS84", "[OGC:CRS84]"}  # `crs` values meaning CRS84 (lon/lat) itself
+CONTENT_CRS = {"Content-Crs": f"<{CRS84}>"}
 
 
 def _wants_html(request: Request) -> bool:
@@ -107,6 +113,8 @@ def landing(request: Request) -> Response:
             {"href": f"{base}/tileMatrixSets", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
              "type": JSON, "title": "瓦片矩阵集 / tile matrix sets"},
             {"href": f"{base}/stats", "rel": "related", "type": JSON, "title": "项目统计 / statistics"},
+            {"href": f"{base}/styles", "rel": "http://www.opengis.net/def/rel/ogc/1.0/styles", "type": JSON,
+             "title": "地图样式 / map styles (MapLibre)"},
         ],
     })
 
@@ -119,7 +127,7 @@ def conformance(request: Request) -> Response:
 @router.get("/api", include_in_schema=False)
 def api(request: Request) -> Response:
     layers_dir = layers_dir_of(request)
-    doc = openapi_document(base_url(request), registry(layers_dir), vocabularies(layers_dir))
+    doc = full_document(request.app, base_url(request), registry(layers_dir), vocabularies(layers_dir))
     return json_response(doc, media_type=OPENAPI_30)
 
 
@@ -178,6 +186,10 @@ def collection_doc(base: str, layer: Layer, conn: Connection, layers_dir: Path) 
              "title": "下载 Excel / download"},
             {"href": f"{base}/collections/{cid}/queryables", "type": JSON_SCHEMA, "title": "可查询属性 / queryables",
              "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables"},
+            {"href": f"{base}/collections/{cid}/schema", "type": JSON_SCHEMA, "title": "要素模式 / feature schema",
+             "rel": "http://www.opengis.net/def/rel/ogc/1.0/schema"},
+            {"href": f"{base}/collections/{cid}/schema", "type": JSON_SCHEMA, "title": "要素模式 / feature schema",
+             "rel": "describedby"},
             {"href": f"{base}/collections/{cid}/tiles", "type": JSON, "title": "矢量瓦片 / vector tiles",
              "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"},
             {"href": f"{base}/collections/{cid}/tiles/WebMercatorQuad/tilejson.json", "rel": "describedby",
@@ -193,7 +205,21 @@ def collection_doc(base: str, layer: Layer, conn: Connection, layers_dir: Path) 
     }
     if extent:
         doc["extent"] = {"spatial": {"bbox": [extent], "crs": CRS84}}
+    years = _year_extent(conn, layer)
+    if years:  # only a layer with `temporal` has a temporal extent; without one `datetime` is ignored (Part 1)
+        doc.setdefault("extent", {})["temporal"] = {
+            "interval": [[f"{years[0]}-01-01T00:00:00Z", f"{years[1]}-12-31T23:59:59Z"]],
+            "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
     return doc
+
+
+def _year_extent(conn: Connection, layer: Layer) -> tuple[int, int] | None:
+    if layer.temporal_year is None:
+        return None
+    col = layer.column(layer.prop(layer.temporal_year).column)
+    live = layer.column(layer.soft_delete_column).is_(None) if layer.soft_delete_column else sa.true()
+    low, high = conn.execute(sa.select(func.min(col), func.max(col)).where(live)).one()
+    return (int(low), int(high)) if low is not None else None
 
 
 @router.get("/collections")
@@ -214,13 +240,60 @@ def collection(request: Request, collection_id: str) -> Response:
         return json_response(collection_doc(base_url(request), layer, conn, layers_dir_of(request)))
 
 
+def _geometry_schema(layer: Layer) -> dict[str, Any]:
+    """The geometry as Part 3 queryables and Part 5 schemas describe it: ``format: geometry-…`` (what validators
+    and QGIS look for) and the GeoJSON schema it follows."""
+    return {"title": "几何 / geometry", "format": f"geometry-{layer.geometry_type.lower()}",
+            "$ref": GEOMETRY_SCHEMAS.get(layer.geometry_type, "https://geojson.org/schema/Geometry.json"),
+            "x-ogc-role": "primary-geometry"}
+
+
+def _property_schema(p: Any, vocabs: dict, nullable: bool) -> dict[str, Any]:
+    """The JSON Schema of one property; ``nullable`` adds "null" to its type (the feature schema: GDAL and QGIS
+    then keep an all-null integer column an integer instead of guessing String from the first features)."""
+    typ: Any = JSON_TYPES[p.type]
+    schema: dict[str, Any] = {"title": f"{p.title.zh} / {p.title.en}", "type": [typ, "null"] if nullable else typ}
+    if p.type == "datetime":
+        schema["format"] = "date-time"
+    elif p.type == "date":
+        schema["format"] = "date"
+    vocabulary = getattr(p, "vocabulary", None)
+    if vocabulary in vocabs:
+        schema["enum"] = vocabs[vocabulary].codes + ([None] if nullable else [])
+    if getattr(p, "unit", None):
+        schema["x-ogc-unit"] = p.unit
+    return schema
+
+
+@router.get("/collections/{collection_id}/schema")
+def schema(request: Request, collection_id: str) -> Response:
+    """The features' JSON Schema (OGC API Features Part 5 "returnables"): every property with its real type, so
+    desktop clients need not guess types from the first page (an all-null end_year, whole-number money)."""
+    layer = layer_of(request, collection_id)
+    vocabs = vocabularies(layers_dir_of(request))
+    props: dict[str, Any] = {"geometry": _geometry_schema(layer)}
+    for p in layer.properties:
+        props[p.name] = _property_schema(p, vocabs, nullable=p.name != layer.id_column)
+        if p.name == layer.id_column:
+            props[p.name]["x-ogc-role"] = "id"
+    if layer.stats_of:
+        for st in layer.stats_of.properties:
+            props[st.name] = _property_schema(st, vocabs, nullable=False)
+    return json_response({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{base_url(request)}/collections/{layer.id}/schema",
+        "type": "object",
+        "title": layer.title.zh,
+        "description": f"{layer.description.zh} / {layer.description.en}",
+        "properties": props,
+    }, media_type=JSON_SCHEMA)
+
+
 @router.get("/collections/{collection_id}/queryables")
 def queryables(request: Request, collection_id: str) -> Response:
     layer = layer_of(request, collection_id)
     vocabs = vocabularies(layers_dir_of(request))
-    props: dict[str, Any] = {"geometry": {"$ref": GEOMETRY_SCHEMAS.get(layer.geometry_type,
-                                                                        "https://geojson.org/schema/Geometry.json"),
-                                          "x-ogc-role": "primary-geometry"}}
+    props: dict[str, Any] = {"geometry": _geometry_schema(layer)}
     for p in layer.properties:
         if p.type == "object":
             continue
@@ -244,7 +317,7 @@ def queryables(request: Request, collection_id: str) -> Response:
 
 
 def _page_links(request: Request, layer: Layer, returned: int, matched: int, limit: int, offset: int) -> list[dict]:
-    url = request.url
+    url = public_url(request)
     links = [
         {"href": str(url), "rel": "self", "type": GEOJSON, "title": "本页 / this page"},
         {"href": str(url.include_query_params(f="csv")), "rel": "alternate", "type": MEDIA_TYPES["csv"],
@@ -253,6 +326,8 @@ def _page_links(request: Request, layer: Layer, returned: int, matched: int, lim
          "title": "Excel"},
         {"href": f"{base_url(request)}/collections/{layer.id}", "rel": "collection", "type": JSON,
          "title": layer.title.zh},
+        {"href": f"{base_url(request)}/collections/{layer.id}/queryables", "type": JSON_SCHEMA,
+         "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "title": "可查询属性 / queryables"},
     ]
     if offset + returned < matched:
         links.append({"href": str(url.include_query_params(offset=offset + returned, limit=limit)), "rel": "next",
@@ -263,22 +338,44 @@ def _page_links(request: Request, layer: Layer, returned: int, matched: int, lim
     return links
 
 
-def _no_datetime(params: dict) -> None:
-    if "datetime" in params:
-        raise FilterError("datetime", "此图层没有时间属性", "this collection has no temporal property")
+def _crs_param(params: dict) -> None:
+    """Part 2 ``crs``: CRS84 is the one output CRS (EPSG:4326 would need lat/lon order, which no client here asks
+    for); anything else is a 400 naming what is offered."""
+    values = params.get("crs") or []
+    for value in values:
+        if value.strip() not in CRS84_FORMS:
+            raise FilterError("crs", f"不支持坐标系 '{value}'", f"unsupported CRS '{value}'", [CRS84])
+
+
+def _item_id(layer: Layer, feature_id: str) -> Any:
+    """The path's id as the id property's type: an integer id compares as an integer (a string there would make
+    PostgreSQL refuse ``bigint = varchar``); an id that cannot be one is simply not a feature (404)."""
+    prop = layer.prop(layer.id_column)
+    if prop is not None and prop.type == "integer":
+        try:
+            number = int(feature_id)
+        except ValueError:
+            return None
+        return number if -2**63 <= number < 2**63 else None
+    return feature_id
+
+
+def _not_found(layer: Layer, feature_id: str) -> NotFound:
+    return NotFound(f"集合 {layer.id} 中没有要素 '{feature_id}' / no feature '{feature_id}' in {layer.id}")
 
 
 @router.get("/collections/{collection_id}/items")
 def items(request: Request, collection_id: str) -> Response:
     layer = layer_of(request, collection_id)
     params = params_of(request)
-    _no_datetime(params)
+    _crs_param(params)
     layers_dir = layers_dir_of(request)
     engine = engine_of(request)
     formats = ("json", *EXPORT_FORMATS)
 
     def page(conn: Connection) -> tuple[LayerQuery, Any]:
-        q = parse_query(conn, layer, params, layers_dir, formats=formats, default_format="json")
+        q = parse_query(conn, layer, params, layers_dir, formats=formats, default_format="json",
+                        reserved_extra=("crs",))
         if q.fmt != "json":
             return q, None
         assert q.limit is not None
@@ -292,32 +389,38 @@ def items(request: Request, collection_id: str) -> Response:
         return stream(engine, lambda c: iter_export(c, layer, q.src, q.names, q.sort, q.fmt, layers_dir, q.lang,
                                                      q.limit, q.offset),
                       MEDIA_TYPES[q.fmt], f"{layer.id}.{q.fmt}")
+    links = _page_links(request, layer, row.returned, row.matched, q.limit, q.offset)
     head = {
         "type": "FeatureCollection",
         "numberMatched": row.matched,
         "numberReturned": row.returned,
         "timeStamp": now_iso(),
-        "links": _page_links(request, layer, row.returned, row.matched, q.limit, q.offset),
+        "links": links,
     }
     body = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1] + ',"features":[' + row.features + "]}"
-    return Response(body.encode(), media_type=GEOJSON)
+    return Response(body.encode(), media_type=GEOJSON, headers={"Link": link_header(links), **CONTENT_CRS})
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}")
 def item(request: Request, collection_id: str, feature_id: str) -> Response:
     layer = layer_of(request, collection_id)
     params = params_of(request)
+    _crs_param(params)
+    key = _item_id(layer, feature_id)
+    if key is None:
+        raise _not_found(layer, feature_id)
     with read_engine_of(request).connect() as conn:
-        q = parse_query(conn, layer, params, layers_dir_of(request), formats=("json",), default_format="json")
+        q = parse_query(conn, layer, params, layers_dir_of(request), formats=("json",), default_format="json",
+                        reserved_extra=("crs",))
         stmt = (sa.select(sql.feature_text(q.src, q.names)).select_from(q.src.from_)
-                .where(q.src.where, q.src.id == feature_id))
+                .where(q.src.where, q.src.id == key))
         feature = conn.execute(stmt).scalar()
     if feature is None:
-        raise NotFound(f"集合 {layer.id} 中没有要素 '{feature_id}' / no feature '{feature_id}' in {layer.id}")
+        raise _not_found(layer, feature_id)
     base = base_url(request)
     links = [
-        {"href": str(request.url), "rel": "self", "type": GEOJSON, "title": "本要素 / this feature"},
+        {"href": str(public_url(request)), "rel": "self", "type": GEOJSON, "title": "本要素 / this feature"},
         {"href": f"{base}/collections/{layer.id}", "rel": "collection", "type": JSON, "title": layer.title.zh},
     ]
     body = feature[:-1] + ',"links":' + json.dumps(links, ensure_ascii=False) + "}"
-    return Response(body.encode(), media_type=GEOJSON)
+    return Response(body.encode(), media_type=GEOJSON, headers={"Link": link_header(links), **CONTENT_CRS})

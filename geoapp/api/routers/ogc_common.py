@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import weakref
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -19,7 +20,9 @@ from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.exc import DBAPIError
+from starlette.datastructures import URL
 
+from geoapp.api.security import trusted_host_names
 from geoapp.errors import NotFound
 from geoapp.layers.registry import Layer, registry
 from geoapp.layers.request import as_params
@@ -33,8 +36,73 @@ MVT = "application/vnd.mapbox-vector-tile"
 T = TypeVar("T")
 
 
+_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
+
+
+def _forwarded(request: Request) -> tuple[str | None, str | None]:
+    """(proto, host) a reverse proxy says the client used: RFC 7239 ``Forwarded`` first, else ``X-Forwarded-Proto``
+    and ``X-Forwarded-Host`` (the first hop of each). A value that is not a plain scheme or host[:port] is ignored,
+    so nothing odd is ever written into a link."""
+    proto = host = None
+    forwarded = request.headers.get("forwarded")
+    if forwarded:
+        for pair in forwarded.split(",")[0].split(";"):
+            key, _, value = pair.strip().partition("=")
+            value = value.strip().strip('"')
+            if key.lower() == "proto":
+                proto = value
+            elif key.lower() == "host":
+                host = value
+    proto = proto or (request.headers.get("x-forwarded-proto") or "").split(",")[0].strip() or None
+    host = host or (request.headers.get("x-forwarded-host") or "").split(",")[0].strip() or None
+    if proto is not None and proto.lower() not in ("http", "https"):
+        proto = None
+    if host is not None and (not _HOST.match(host) or not _trusted(request, host)):
+        host = None
+    return (proto.lower() if proto else None), host
+
+
+def _trusted(request: Request, host: str) -> bool:
+    """A forwarded host must be a trusted host name (``GEOAPP_TRUSTED_HOSTS``, the list api/security.py checks the
+    Host header against), so a client cannot put another site's name into our links."""
+    name = host.split("]")[0].strip("[") if host.startswith("[") else host.rsplit(":", 1)[0]
+    name = name.lower()
+    return any(name == p or p == "*" or (p.startswith("*.") and name.endswith(p[1:]))
+               for p in trusted_host_names(request.app.state.settings))
+
+
+def public_url(request: Request) -> URL:
+    """The request's URL as the client sees it, behind a reverse proxy too (what links must point at)."""
+    proto, host = _forwarded(request)
+    url = request.url
+    if proto:
+        url = url.replace(scheme=proto)
+    if host:
+        url = url.replace(netloc=host)
+    return url
+
+
 def base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """The application's root as the client sees it (``X-Forwarded-Host``/``-Proto`` and ``Forwarded`` honoured)."""
+    root = str(request.base_url).rstrip("/")
+    proto, host = _forwarded(request)
+    if not proto and not host:
+        return root
+    url = URL(root)
+    if proto:
+        url = url.replace(scheme=proto)
+    if host:
+        url = url.replace(netloc=host)
+    return str(url).rstrip("/")
+
+
+def link_header(links: list[dict]) -> str:
+    """The JSON links as an RFC 8288 ``Link`` header, for clients that read headers (rel and type only: some
+    parsers split on every comma and equals sign, so titles stay in the body)."""
+    rels = ("self", "alternate", "next", "prev", "collection", "describedby",
+            "http://www.opengis.net/def/rel/ogc/1.0/queryables")
+    return ", ".join(f'<{link["href"]}>; rel="{link["rel"]}"; type="{link["type"]}"' for link in links
+                     if link.get("rel") in rels and link.get("type"))
 
 
 def params_of(request: Request) -> dict[str, list[str]]:
@@ -95,9 +163,10 @@ def layer_of(request: Request, collection_id: str) -> Layer:
     return layers[collection_id]
 
 
-def json_response(body: Any, media_type: str = JSON, status: int = 200) -> Response:
+def json_response(body: Any, media_type: str = JSON, status: int = 200,
+                  headers: dict[str, str] | None = None) -> Response:
     return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), status_code=status,
-                    media_type=media_type)
+                    media_type=media_type, headers=headers)
 
 
 def now_iso() -> str:

@@ -25,6 +25,12 @@ GPX = "application/gpx+xml"
 KML = "application/vnd.google-earth.kml+xml"
 
 
+def _document(media_type: str) -> dict:
+    """What /api declares a printing route answers: a file of ``media_type`` (refusals: the one error body)."""
+    return {"response_class": Response, "responses": {200: {"description": media_type, "content": {
+        media_type: {"schema": {"type": "string", "format": "binary"}}}}}}
+
+
 def _answer(make: Callable[[], tuple[bytes, str, str]], disposition: str = "inline") -> Response:
     """Run a renderer and answer its bytes as a named download; failures take the one error path."""
     data, media_type, filename = make()
@@ -35,10 +41,11 @@ def _answer(make: Callable[[], tuple[bytes, str, str]], disposition: str = "inli
 
 def _printable(request: Request, route_id: str, lang: str, route: str | None):
     settings = request.app.state.settings
-    return service.load_printable(request.app.state.engine, settings.layers_dir, route_id, lang, route)
+    return service.load_printable(request.app.state.engine, settings.layers_dir, route_id, lang, route,
+                                  settings=settings)
 
 
-@router.get("/routes/{route_id}/map.pdf", summary="路线图 PDF / route map PDF")
+@router.get("/routes/{route_id}/map.pdf", summary="路线图 PDF / route map PDF", **_document(PDF))
 def route_map_pdf(request: Request, route_id: str, paper: str = "A4", orientation: str | None = None,
                   lang: str = "zh", route: str | None = None) -> Response:
     def make():
@@ -48,7 +55,7 @@ def route_map_pdf(request: Request, route_id: str, paper: str = "A4", orientatio
     return _answer(make)
 
 
-@router.get("/routes/{route_id}/handbook.pdf", summary="观摩手册 PDF / inspection handbook PDF")
+@router.get("/routes/{route_id}/handbook.pdf", summary="观摩手册 PDF / inspection handbook PDF", **_document(PDF))
 def handbook_pdf(request: Request, route_id: str, paper: str = "A4", orientation: str | None = None,
                  lang: str = "zh", route: str | None = None) -> Response:
     def make():
@@ -58,7 +65,7 @@ def handbook_pdf(request: Request, route_id: str, paper: str = "A4", orientation
     return _answer(make)
 
 
-@router.get("/routes/{route_id}.gpx", summary="GPX 1.1（WGS84 或 GCJ-02）/ GPX 1.1 (WGS84 or GCJ-02)")
+@router.get("/routes/{route_id}.gpx", summary="GPX 1.1（WGS84 或 GCJ-02）/ GPX 1.1 (WGS84 or GCJ-02)", **_document(GPX))
 def route_gpx(request: Request, route_id: str, crs: str = "wgs84", lang: str = "zh",
               route: str | None = None) -> Response:
     def make():
@@ -68,7 +75,7 @@ def route_gpx(request: Request, route_id: str, crs: str = "wgs84", lang: str = "
     return _answer(make, "attachment")
 
 
-@router.get("/routes/{route_id}.kml", summary="KML（WGS84 或 GCJ-02）/ KML (WGS84 or GCJ-02)")
+@router.get("/routes/{route_id}.kml", summary="KML（WGS84 或 GCJ-02）/ KML (WGS84 or GCJ-02)", **_document(KML))
 def route_kml(request: Request, route_id: str, crs: str = "wgs84", lang: str = "zh",
               route: str | None = None) -> Response:
     def make():

@@ -3,6 +3,11 @@
 Writes need an editor (of the project's division) or an admin token; PATCH and DELETE need If-Match with the
 ETag (the version) a GET returned, so a stale write gets 412 and changes nothing. Values are checked by the
 importer's own checks, so the API refuses exactly what an import refuses.
+
+A project's change history (every field, and the user names of who changed it) is for the editors of its division
+and admins: anonymous 401, anyone else 403. A soft-deleted project (its fields, history and monthly reports) is for
+the same people; to anyone else it does not exist (404), so its code is not revealed either. Listing deleted
+projects stays an admin's (who alone restores them).
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from geoapp.auth.guards import Admin, Reader, Writer
+from geoapp.auth.accounts import Account
+from geoapp.auth.guards import Admin, Reader, Writer, problem
 from geoapp.editing import progress as progress_mod
 from geoapp.editing import projects as edit
 from geoapp.editing.projects import EditError
+from geoapp.layers.request import MAX_OFFSET
 
 router = APIRouter(tags=["projects"])
 Lang = Annotated[Literal["zh", "en"] | None, Query(description="messages: zh (default) or en")]
@@ -54,11 +61,24 @@ def _layers(request: Request):
     return request.app.state.settings.layers_dir
 
 
+def _editor_of(account: Account | None, project: dict) -> bool:
+    """An admin, or an editor of the project's division: who may see its history and, once deleted, the project."""
+    return account is not None and account.can_write and account.may_edit(project["division_code"])
+
+
+def _visible_project(conn, code: str, account: Account | None) -> dict:
+    """The project, or 404 when there is none or it is deleted and the account may not see deleted ones."""
+    project = edit.get_project(conn, code)
+    if project is None or (project["deleted_at"] is not None and not _editor_of(account, project)):
+        raise EditError(404, f"没有编号为 {code} 的项目", f"no project with code {code}")
+    return project
+
+
 @router.get("/projects")
 def list_projects(request: Request, account: Reader,
                   deleted: Literal["false", "true", "only"] = "false",
                   limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
-                  offset: Annotated[int, Query(ge=0)] = 0, lang: Lang = None):
+                  offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0, lang: Lang = None):
     """Projects by code (for editing); deleted ones only for admins (deleted=only lists what can be restored)."""
     if deleted != "false" and (account is None or not account.is_admin):
         raise EditError(403, "只有管理员能查看已删除的项目", "only admins see deleted projects")
@@ -70,9 +90,7 @@ def list_projects(request: Request, account: Reader,
 def get_project(request: Request, code: str, account: Reader, lang: Lang = None,
                 if_none_match: Annotated[str | None, Header()] = None):
     def work(conn):
-        project = edit.get_project(conn, code)
-        if project is None or (project["deleted_at"] is not None and not (account and account.is_admin)):
-            raise EditError(404, f"没有编号为 {code} 的项目", f"no project with code {code}")
+        project = _visible_project(conn, code, account)
         if if_none_match and if_none_match.strip().strip('"') == str(project["version"]):
             return Response(status_code=304, headers={"ETag": f'"{project["version"]}"'})
         return project
@@ -109,10 +127,15 @@ def restore_project(request: Request, code: str, account: Admin, lang: Lang = No
 
 @router.get("/projects/{code}/history")
 def project_history(request: Request, code: str, account: Reader, lang: Lang = None):
-    """Every change: who, when, and each field's old and new value."""
+    """Every change: who, when, and each field's old and new value (for editors of its division and admins)."""
 
     def work(conn):
-        edit.require_project(conn, code)
+        project = _visible_project(conn, code, account)
+        if account is None:
+            raise problem(401, "查看修改记录须先登录", "log in to see the change history")
+        if not _editor_of(account, project):
+            raise problem(403, "只有该旗县市区的编辑员和管理员能查看修改记录",
+                          "only editors of the project's division and admins see its change history")
         return JSONResponse([{k: _plain(v) for k, v in h.items()} for h in edit.history(conn, code)])
 
     return _run(request, lang, work, write=False)
@@ -133,13 +156,14 @@ def report_progress(request: Request, code: str, account: Writer, body: Annotate
 @router.get("/projects/{code}/progress")
 def project_progress(request: Request, code: str, account: Reader, lang: Lang = None):
     def work(conn):
-        edit.require_project(conn, code)
+        _visible_project(conn, code, account)
         return JSONResponse([{k: _plain(v) for k, v in r.items()} for r in progress_mod.progress_of(conn, code)])
 
     return _run(request, lang, work, write=False)
 
 
-@router.get("/progress")
+@router.get("/progress", response_class=Response, responses={200: {"description": "GeoJSON", "content": {
+    "application/geo+json": {"schema": {"type": "object"}}}}})
 def state_as_of(request: Request, account: Reader, month: str | None = None, lang: Lang = None):
     """GeoJSON of every project as its latest report up to ``month`` (default: this month) describes it."""
 

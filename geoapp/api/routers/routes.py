@@ -1,21 +1,33 @@
 """Inspection routes: POST /routes/plan, GET /routes (the list), GET / PUT / DELETE /routes/{id} (a stored plan).
 
-Planning is CPU work (the solver), so the handlers are plain functions that FastAPI runs in its thread pool.
-Bad settings → 400 naming the setting (Chinese, then English); an unknown plan → 404; never a 500.
+Writing plans (plan, hand edit, delete) needs an editor or admin (``Writer``); reading follows the read setting
+(the read guard). Planning and re-timing are CPU work (VROOM, OR-Tools), so they run in worker processes
+(:mod:`geoapp.routing.worker`) while the handlers await them without holding the event loop: every other request
+keeps answering. Before any worker is involved the settings are checked (400 naming the setting) and the selection
+is counted (413 over ``plan_max_projects``). An unknown plan → 404; never a 500.
+
+The bodies are described in the OpenAPI document by :class:`~geoapp.routing.request.PlanSettings` and
+:class:`~geoapp.routing.request.PlanEdit`, but validated by ``parse_settings`` and ``store.edit_plan`` as before
+(descriptive only): FastAPI's own validation would answer 422 in its own words instead of the 400 that names the
+setting in Chinese and English.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
+from geoapp.auth.guards import Writer
 from geoapp.errors import GeoappError, NotFound
-from geoapp.routing import planner, store
-from geoapp.routing.request import parse_settings
+from geoapp.routing import jobs, planner, store
+from geoapp.routing.errors import PlanError
+from geoapp.routing.request import PlanEdit, PlanSettings, openapi_body, parse_settings
+from geoapp.routing.worker import PlanWorkers, for_settings
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["routes"])
@@ -33,23 +45,63 @@ def _plan_id(value: str) -> int | None:
     return number if 0 < number < 2**63 else None
 
 
-def _answer(work: Callable[[], Response]) -> Response:
-    return work()
+def start_planning(app: FastAPI) -> None:
+    """Lifespan start: the worker pool (processes start per plan) and SIGTERM/SIGINT ending running plans."""
+    workers_of(app).hook_signals()
 
 
-@router.post("/routes/plan", summary="规划考察路线 / plan inspection routes", status_code=201)
-def plan_routes(request: Request, body: Any = Body(None)) -> Response:  # noqa: B008
-    """Plan and store the routes; the answer is the stored plan (as GET /routes/{id})."""
+def stop_planning(app: FastAPI) -> None:
+    """Lifespan end: running plans are ended (their worker processes terminated), new ones refused."""
+    workers = getattr(app.state, "plan_workers", None)
+    if workers is not None:
+        workers.stop()
 
-    def work() -> Response:
-        settings = parse_settings(body)
-        with request.app.state.engine.begin() as conn:
-            planned = planner.plan(conn, settings, request.app.state.settings.layers_dir)
-            plan_id = store.save_plan(conn, planned)
-            result = store.get_plan(conn, plan_id)
-        return JSONResponse(result, status_code=201, headers={"Location": f"/routes/{plan_id}"})
 
-    return _answer(work)
+def workers_of(app: FastAPI) -> PlanWorkers:
+    workers = getattr(app.state, "plan_workers", None)
+    if workers is None:
+        workers = app.state.plan_workers = for_settings(app.state.settings)
+    return workers
+
+
+def _database_url(request: Request) -> str:
+    """The server's own database, for the worker's engine (with its password: the URL goes to a child process)."""
+    return request.app.state.engine.url.render_as_string(hide_password=False)
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise PlanError("请求体应为 JSON 对象 / the body must be a JSON object") from None
+
+
+async def _client_gone(request: Request) -> None:
+    """Completes when the client disconnects (the body is read by then, so only the disconnect is left)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+def _check_size(request: Request, settings: PlanSettings) -> None:
+    app_settings = request.app.state.settings
+    with request.app.state.engine.connect() as conn:
+        planner.check_size(conn, settings, app_settings.layers_dir, app_settings.plan_max_projects)
+
+
+@router.post("/routes/plan", summary="规划考察路线 / plan inspection routes", status_code=201,
+             openapi_extra=openapi_body(PlanSettings))
+async def plan_routes(request: Request, account: Writer) -> Response:
+    """Plan and store the routes; the answer is the stored plan (as GET /routes/{id}), with ``solver``: the time
+    limit of the search, the time it took and whether the limit cut it short."""
+    app_settings = request.app.state.settings
+    settings = parse_settings(await _json_body(request), app_settings.plan_max_projects)
+    await run_in_threadpool(_check_size, request, settings)  # one count, before any worker or matrix
+    result = await workers_of(request.app).run(jobs.plan, _database_url(request), settings, app_settings,
+                                               until=lambda: _client_gone(request))
+    return JSONResponse(result, status_code=201, headers={"Location": f"/routes/{result['id']}"})
 
 
 @router.get("/routes", summary="路线方案列表 / the stored route plans, newest first")
@@ -59,13 +111,9 @@ def list_route_plans(request: Request, limit: str = "100") -> Response:
     if number is None or number > 1000:
         raise GeoappError(zh=f"limit 须为 1 至 1000 的整数，收到“{limit[:40]}”",
                           en=f"limit must be an integer from 1 to 1000, not '{limit[:40]}'", parameter="limit")
-
-    def work() -> Response:
-        with request.app.state.engine.connect() as conn:
-            plans = store.list_plans(conn, number)
-        return JSONResponse({"plans": plans, "numberReturned": len(plans)})
-
-    return _answer(work)
+    with request.app.state.engine.connect() as conn:
+        plans = store.list_plans(conn, number)
+    return JSONResponse({"plans": plans, "numberReturned": len(plans)})
 
 
 @router.get("/routes/{plan_id}", summary="路线方案 / a stored route plan")
@@ -73,46 +121,36 @@ def get_route_plan(request: Request, plan_id: str) -> Response:
     number = _plan_id(plan_id)
     if number is None:
         raise _not_found(plan_id)
-
-    def work() -> Response:
-        with request.app.state.engine.connect() as conn:
-            result = store.get_plan(conn, number)
-        if result is None:
-            raise _not_found(plan_id)
-        return JSONResponse(result)
-
-    return _answer(work)
+    with request.app.state.engine.connect() as conn:
+        result = store.get_plan(conn, number)
+    if result is None:
+        raise _not_found(plan_id)
+    return JSONResponse(result)
 
 
-@router.put("/routes/{plan_id}", summary="人工调整路线 / edit a plan by hand (times recomputed)")
-def edit_route_plan(request: Request, plan_id: str, body: Any = Body(None)) -> Response:  # noqa: B008
+@router.put("/routes/{plan_id}", summary="人工调整路线 / edit a plan by hand (times recomputed)",
+            openapi_extra=openapi_body(PlanEdit))
+async def edit_route_plan(request: Request, plan_id: str, account: Writer) -> Response:
     """Move a stop (``{"move": {"project", "route", "day", "position"}}``) or give every route's order
-    (``{"routes": [{"name": "北线", "days": [["code", …], …]}]}``); the times are recomputed."""
+    (``{"routes": [{"name": "北线", "days": [["code", …], …]}]}``); the times are recomputed (in a worker)."""
     number = _plan_id(plan_id)
     if number is None:
         raise _not_found(plan_id)
-
-    def work() -> Response:
-        with request.app.state.engine.begin() as conn:
-            result = store.edit_plan(conn, number, body)
-        if result is None:
-            raise _not_found(plan_id)
-        return JSONResponse(result)
-
-    return _answer(work)
+    body = await _json_body(request)
+    result = await workers_of(request.app).run(jobs.edit, _database_url(request), number, body,
+                                               request.app.state.settings, until=lambda: _client_gone(request))
+    if result is None:
+        raise _not_found(plan_id)
+    return JSONResponse(result)
 
 
 @router.delete("/routes/{plan_id}", summary="删除路线方案 / delete a plan", status_code=204)
-def delete_route_plan(request: Request, plan_id: str) -> Response:
+def delete_route_plan(request: Request, plan_id: str, account: Writer) -> Response:
     number = _plan_id(plan_id)
     if number is None:
         raise _not_found(plan_id)
-
-    def work() -> Response:
-        with request.app.state.engine.begin() as conn:
-            deleted = store.delete_plan(conn, number)
-        if not deleted:
-            raise _not_found(plan_id)
-        return Response(status_code=204)
-
-    return _answer(work)
+    with request.app.state.engine.begin() as conn:
+        deleted = store.delete_plan(conn, number)
+    if not deleted:
+        raise _not_found(plan_id)
+    return Response(status_code=204)

@@ -4,8 +4,14 @@ Tiles take the same filter parameters as items, and ``properties=`` for lighter 
 morecantile's WebMercatorQuad; up to a layer's ``tiles.cluster_max_zoom`` points are merged into grid clusters
 (``point_count`` plus the ``tiles.cluster_properties``: summed investment, the most common sector; the project code
 when a cluster holds one project) so a whole-city view of 100,000 projects stays light. Features are ordered by id
-before the per-tile limit, so a tile is deterministic. An empty tile is a valid, empty MVT (200, zero bytes), not a
-204.
+before the per-tile limit, so a tile is deterministic. An empty tile is a valid MVT holding the layer and no features
+(200, 20 bytes), not a 204 and not zero bytes: GDAL's MVT driver opens it as a layer without features.
+
+OGC API – Tiles: ``/collections/{id}/tiles`` lists one tileset, ``/collections/{id}/tiles/WebMercatorQuad`` is that
+tileset (dataType, crs, tileMatrixSetURI, the limits 0–22 actually served, links to the tile matrix set, the tile
+template ``{tileMatrix}/{tileCol}/{tileRow}`` — z/x/y, as web maps ask — and the TileJSON as ``describedby``),
+which is what GDAL's OGCAPI driver walks. GDAL's MVT driver wants a file-like name: ``MVT:http://…/WebMercatorQuad/12/3412/1507.pbf``
+(``.pbf`` or ``.mvt`` may end any tile URL).
 """
 
 from __future__ import annotations
@@ -37,7 +43,10 @@ router = APIRouter(tags=["OGC API – Tiles"])
 
 TMS_ID = "WebMercatorQuad"
 TMS = morecantile.tms.get(TMS_ID)
-MAX_ZOOM = 22
+MAX_ZOOM = 22  # served zooms 0..22 (morecantile's WebMercatorQuad defines 0..24; the tileset's limits say 22)
+OGC_TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+EPSG_3857 = "http://www.opengis.net/def/crs/EPSG/0/3857"
+REL_TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
 MVT_FIELD_TYPES = {"string": "String", "integer": "Number", "number": "Number", "boolean": "Boolean"}
 
 
@@ -58,26 +67,100 @@ def tile_matrix_sets(request: Request) -> Response:
 
 @router.get("/tileMatrixSets/{tms_id}")
 def tile_matrix_set(request: Request, tms_id: str) -> Response:
-    return json_response(_tms_or_404(tms_id).model_dump(mode="json", exclude_none=True))
+    return json_response(tms_document(_tms_or_404(tms_id)))
+
+
+def tms_document(tms: morecantile.TileMatrixSet) -> dict:
+    """The OGC TileMatrixSet 2.0 document, with the 1.0 names alongside (``type``, ``identifier``,
+    ``supportedCRS``, ``boundingBox``, per matrix ``identifier`` and ``topLeftCorner``): GDAL up to 3.6 reads
+    only 1.0 and stops with "Invalid tiling matrix set name" on a 2.0-only document; 3.7+ reads 2.0."""
+    doc = tms.model_dump(mode="json", exclude_none=True)
+    lo = tms.xy_bbox
+    doc.update({
+        "type": "TileMatrixSetType",
+        "identifier": doc["id"],
+        "supportedCRS": doc["crs"] if isinstance(doc["crs"], str) else EPSG_3857,
+        "boundingBox": {"type": "BoundingBoxType", "crs": EPSG_3857,
+                        "lowerCorner": [lo.left, lo.bottom], "upperCorner": [lo.right, lo.top]},
+    })
+    for matrix in doc["tileMatrices"]:
+        matrix["identifier"] = matrix["id"]
+        matrix["topLeftCorner"] = matrix["pointOfOrigin"]
+        matrix["type"] = "TileMatrixType"
+    return doc
+
+
+def _tileset_links(request: Request, layer: Layer) -> list[dict]:
+    base = base_url(request)
+    tiles = f"{base}/collections/{layer.id}/tiles/{TMS_ID}"
+    query = f"?{request.url.query}" if request.url.query else ""
+    return [
+        {"href": tiles + query, "rel": "self", "type": JSON, "title": "瓦片集 / tileset"},
+        {"href": f"{base}/tileMatrixSets/{TMS_ID}", "rel": REL_TILING_SCHEME, "type": JSON,
+         "title": "瓦片矩阵集 / tile matrix set"},
+        # our paths are z/x/y (what XYZ web maps use): column before row, so the template names them that way
+        {"href": tiles + "/{tileMatrix}/{tileCol}/{tileRow}" + query, "rel": "item", "type": MVT,
+         "templated": True, "title": "矢量瓦片 / vector tiles (MVT)"},
+        {"href": f"{tiles}/tilejson.json{query}", "rel": "describedby", "type": JSON, "title": "TileJSON"},
+        {"href": f"{base}/collections/{layer.id}", "rel": "collection", "type": JSON, "title": layer.title.zh},
+    ]
+
+
+def _limits() -> list[dict]:
+    """The tile matrix limits actually served: every tile of zoom 0..MAX_ZOOM."""
+    return [{"tileMatrix": str(z), "minTileRow": 0, "maxTileRow": 2**z - 1, "minTileCol": 0, "maxTileCol": 2**z - 1}
+            for z in range(MAX_ZOOM + 1)]
 
 
 @router.get("/collections/{collection_id}/tiles")
 def tilesets(request: Request, collection_id: str) -> Response:
     layer = layer_of(request, collection_id)
     base = base_url(request)
-    tiles = f"{base}/collections/{layer.id}/tiles/{TMS_ID}"
-    return json_response({"tilesets": [{
+    links = _tileset_links(request, layer)
+    return json_response({
+        "links": [{"href": f"{base}/collections/{layer.id}/tiles", "rel": "self", "type": JSON,
+                   "title": "瓦片集列表 / tilesets"}],
+        "tilesets": [{
+            "title": f"{layer.title.zh} / {layer.title.en}",
+            "dataType": "vector",
+            "crs": EPSG_3857,
+            "tileMatrixSetURI": OGC_TMS_URI,
+            "links": [link for link in links if link["rel"] != "collection"],
+        }],
+    })
+
+
+@router.get("/collections/{collection_id}/tiles/{tms_id}")
+def tileset(request: Request, collection_id: str, tms_id: str) -> Response:
+    """The tileset document (OGC API – Tiles, /conf/tileset): what GDAL's OGCAPI driver reads before tiles."""
+    layer = layer_of(request, collection_id)
+    _tms_or_404(tms_id)
+    names = layer.tiles.get("properties") or [p.name for p in layer.properties]
+    return json_response({
         "title": f"{layer.title.zh} / {layer.title.en}",
+        "description": layer.description.zh,
         "dataType": "vector",
-        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
-        "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
-        "links": [
-            {"href": f"{tiles}/tilejson.json", "rel": "self", "type": JSON, "title": "TileJSON"},
-            {"href": f"{base}/tileMatrixSets/{TMS_ID}", "type": JSON,
-             "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"},
-            {"href": tiles + "/{z}/{x}/{y}", "rel": "item", "type": MVT, "templated": True},
-        ],
-    }]})
+        "crs": EPSG_3857,
+        "tileMatrixSetURI": OGC_TMS_URI,
+        "tileMatrixSetLimits": _limits(),
+        "layers": [{"id": layer.id, "dataType": "vector", "geometryDimension": _dimension(layer.geometry_type),
+                    "minTileMatrix": "0", "maxTileMatrix": str(MAX_ZOOM),
+                    "propertiesSchema": {"type": "object", "properties": {
+                        n: {"type": t} for n, t in _json_types(layer, names).items()}}}],
+        "links": _tileset_links(request, layer),
+    })
+
+
+def _dimension(geometry_type: str) -> int:
+    return 0 if "Point" in geometry_type else 1 if "LineString" in geometry_type else 2
+
+
+def _json_types(layer: Layer, names: list[str]) -> dict[str, str]:
+    types = {p.name: p.type for p in layer.properties}
+    if layer.stats_of:
+        types.update({s.name: s.type for s in layer.stats_of.properties})
+    return {n: {"integer": "integer", "number": "number", "boolean": "boolean"}.get(types.get(n, ""), "string")
+            for n in names if types.get(n) != "object"}
 
 
 @router.get("/collections/{collection_id}/tiles/{tms_id}/tilejson.json")
@@ -163,9 +246,17 @@ def tile(request: Request, collection_id: str, tms_id: str, z: str, x: str, y: s
             tile_cluster_props = {n: how for n, how in cluster_props.items() if n in q.names}
         stmt = sql.tile_statement(layer, q.src, tile_names, types, bounds, int(conf.get("max_features", 10000)),
                                   cluster_cell, tile_cluster_props)
-        return bytes(sql.scalar_with_custom_plan(conn, stmt) or b"")
+        return bytes(sql.scalar_with_custom_plan(conn, stmt) or b"") or empty_mvt(layer.id)
 
     return Response(read(request, tile), media_type=MVT)
+
+
+def empty_mvt(layer_id: str) -> bytes:
+    """A tile with the layer and no features. Zero bytes is a valid MVT too, but GDAL's MVT driver cannot open it
+    over HTTP, and this costs 20 bytes: Tile.layers (3) = Layer {version (15) = 2, name (1), extent (5) = 4096}."""
+    name = layer_id.encode()
+    layer = b"\x78\x02" + b"\x0a" + bytes([len(name)]) + name + b"\x28\x80\x20"
+    return b"\x1a" + bytes([len(layer)]) + layer
 
 
 def cluster_properties(layer: Layer) -> dict[str, str]:

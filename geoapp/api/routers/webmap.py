@@ -8,7 +8,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from geoapp.errors import GeoappError
 from geoapp.webmap.config import webmap_config
 from geoapp.webmap.folium_export import build_map
 
@@ -21,7 +20,8 @@ def config(request: Request) -> JSONResponse:
     return JSONResponse(webmap_config(request.app.state.settings, request.app.state.engine))
 
 
-@router.get("/export.html", response_class=Response)
+@router.get("/export.html", response_class=Response, responses={200: {"description": "HTML", "content": {
+    "text/html": {"schema": {"type": "string"}}}}})
 def export_html(request: Request, lang: str = "zh") -> Response:
     """A standalone offline HTML map (folium, Leaflet inlined) of the projects matching the layers API's filter
     parameters (sector, tier, status, division, investment_class, start_year, q, bbox, filter)."""
@@ -30,11 +30,7 @@ def export_html(request: Request, lang: str = "zh") -> Response:
     for key, value in request.query_params.multi_items():
         if key != "lang":
             params.setdefault(key, []).append(value)
-    try:
-        with request.app.state.engine.connect() as conn:
-            page, _ = build_map(conn, params, settings.layers_dir, settings.static_dir, lang)
-    except GeoappError as exc:
-        return JSONResponse({"code": "InvalidParameterValue", "description": str(exc)},
-                            status_code=getattr(exc, "status_code", 400))
+    with request.app.state.engine.connect() as conn:
+        page, _ = build_map(conn, params, settings.layers_dir, settings.static_dir, lang)
     return Response(page, media_type="text/html; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="tongliao-projects-map.html"'})

@@ -141,4 +141,7 @@ def downgrade() -> None:
     op.drop_table("road_edges")
     op.drop_table("road_vertices")
     op.drop_table("road_network")
-    op.execute("DROP EXTENSION IF EXISTS pgrouting")
+    # Only its owner may drop the extension: in the embedded cluster the administrator created it for the app role,
+    # which migrates, so it stays (the upgrade's CREATE EXTENSION IF NOT EXISTS then finds it).
+    op.execute("DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pgrouting' "
+               "AND pg_has_role(extowner, 'USAGE')) THEN DROP EXTENSION pgrouting; END IF; END $$")
