@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 import uvicorn
@@ -15,6 +16,7 @@ from playwright.sync_api import Browser, Locator, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import Engine
+from starlette.types import ASGIApp
 
 from geoapp.api.app import create_app
 from geoapp.settings import Settings
@@ -30,21 +32,30 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(engine: Engine, settings: Settings) -> Iterator[str]:
-    """geoapp served by uvicorn in a thread on a free port; yields its base URL."""
+def serve_asgi(app: ASGIApp, join_seconds: float = 10, **config: Any) -> Iterator[tuple[str, uvicorn.Server]]:
+    """Any ASGI app served by uvicorn in a thread on a free port; yields its base URL and the server (whose
+    ``should_exit`` a test may set itself). ``config``: further uvicorn.Config options."""
     port = free_port()
-    config = uvicorn.Config(create_app(settings, settings.database_url, engine=engine),
-                            host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    srv = uvicorn.Server(config)
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                                        **config))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    deadline = time.time() + 20
+    deadline = time.monotonic() + 20
     while not srv.started:
-        assert time.time() < deadline, "uvicorn did not start"
+        assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}", srv
+    finally:
+        srv.should_exit = True
+        thread.join(join_seconds)
+
+
+@contextmanager
+def live_server(engine: Engine, settings: Settings) -> Iterator[str]:
+    """geoapp served by uvicorn in a thread on a free port; yields its base URL."""
+    with serve_asgi(create_app(settings, settings.database_url, engine=engine)) as (base, _):
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,10 @@ Without CORS the browser would hide every response from it ("blocked by CORS pol
 from __future__ import annotations
 
 import mimetypes
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -21,7 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from geoapp.settings import REPO_ROOT
-from tests.browser_support import CHROMIUM_ARGS, free_port, live_server, watched_page
+from tests.browser_support import CHROMIUM_ARGS, live_server, serve_asgi, watched_page
 
 NODE_MODULES = REPO_ROOT / "static" / "node_modules"
 needs_packages = pytest.mark.skipif(not (NODE_MODULES / "maplibre-gl").is_dir() or not (NODE_MODULES / "ol").is_dir(),
@@ -63,17 +60,8 @@ def second_origin_app() -> Starlette:
 
 @contextmanager
 def second_origin() -> Iterator[str]:
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(second_origin_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started:
-        assert time.time() < deadline, "the second origin did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with serve_asgi(second_origin_app()) as (base, _):
+        yield base
 
 
 @pytest.fixture(scope="module")

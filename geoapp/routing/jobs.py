@@ -7,37 +7,35 @@ SQLAlchemy) already loaded. The arguments are plain data (the database URL, the 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection
 
 from geoapp.db.engine import Timeouts, make_engine
 from geoapp.routing import store
 from geoapp.routing.request import PlanSettings
 from geoapp.settings import Settings
 
+T = TypeVar("T")
 
-def _engine(url: str, settings: Settings) -> Engine:
-    """The worker's own engine: planning is batch work, so it has the import's (long) statement timeouts; the
-    matrix may use up to four connections side by side (routing/matrix.py)."""
-    return make_engine(url, Timeouts.of(settings, "import"), pool_size=4, max_overflow=1)
+
+def _committed(url: str, settings: Settings, work: Callable[[Connection], T]) -> T:
+    """Run ``work`` in one transaction on the worker's own engine: planning is batch work, so it has the import's
+    (long) statement timeouts; the matrix may use up to four connections side by side (routing/matrix.py)."""
+    engine = make_engine(url, Timeouts.of(settings, "import"), pool_size=4, max_overflow=1)
+    try:
+        with engine.begin() as conn:
+            return work(conn)
+    finally:
+        engine.dispose()
 
 
 def plan(url: str, plan_settings: PlanSettings, settings: Settings) -> dict:
     """Plan, store and read back a plan (POST /routes/plan)."""
-    engine = _engine(url, settings)
-    try:
-        with engine.begin() as conn:
-            return store.plan_and_save(conn, plan_settings, settings)
-    finally:
-        engine.dispose()
+    return _committed(url, settings, lambda conn: store.plan_and_save(conn, plan_settings, settings))
 
 
 def edit(url: str, plan_id: int, body: Any, settings: Settings) -> dict | None:
     """Apply a hand edit and re-time the plan (PUT /routes/{id}); None when there is no such plan."""
-    engine = _engine(url, settings)
-    try:
-        with engine.begin() as conn:
-            return store.edit_plan(conn, plan_id, body)
-    finally:
-        engine.dispose()
+    return _committed(url, settings, lambda conn: store.edit_plan(conn, plan_id, body))

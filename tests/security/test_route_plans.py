@@ -19,12 +19,10 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
@@ -32,7 +30,7 @@ from sqlalchemy import Engine, text
 from geoapp.api.app import create_app
 from geoapp.demo import load_synthetic
 from geoapp.routing.solver import MIN_PHASE_S, SearchLimits, TimeRule, solve
-from tests.browser_support import free_port
+from tests.browser_support import free_port, serve_asgi
 from tests.conftest import LAYERS, reload_projects
 from tests.test_routing_solver import synthetic_problem
 
@@ -201,23 +199,9 @@ def big_db(engine: Engine) -> Iterator[list[str]]:
         reload_projects(conn)
 
 
-@contextmanager
-def serving(app: FastAPI, **config) -> Iterator[tuple[str, uvicorn.Server]]:
-    """``app`` served by uvicorn in a thread (as tests.browser_support.live_server, with the app at hand)."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                                           **config))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", server
-    finally:
-        server.should_exit = True
-        thread.join(60)
+def serving(app: FastAPI, **config):
+    """``app`` served by uvicorn in a thread, with the server at hand (plans may take a while to end)."""
+    return serve_asgi(app, join_seconds=60, **config)
 
 
 def wait_for(condition, seconds: float, what: str):
