@@ -153,7 +153,7 @@ def accounts(engine: Engine) -> dict[str, dict[str, str]]:
     from geoapp.auth.accounts import add_user, issue_token
 
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE users RESTART IDENTITY CASCADE"))
+        conn.execute(text("TRUNCATE users, login_failures RESTART IDENTITY CASCADE"))  # fresh accounts, no throttle
         add_user(conn, "admin", "admin-pass-1", "admin")
         add_user(conn, "editor", "editor-pass-1", "editor", ["科区"])
         add_user(conn, "viewer", "viewer-pass-1", "viewer")

@@ -15,9 +15,10 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import checks
 from schemathesis.specs.openapi import checks as openapi_checks
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from geoapp.api.app import create_app
+from geoapp.auth.accounts import add_user, issue_token
 from geoapp.settings import Settings
 
 EXAMPLES = 20
@@ -37,15 +38,15 @@ def api_schema(fuzzed_app: FastAPI):
 
 
 @pytest.fixture(scope="module")
-def editor_headers(fuzzed_app: FastAPI, layers_db: Engine) -> dict[str, str]:
-    from geoapp.auth.accounts import add_user, issue_token
-
+def editor_headers(fuzzed_app: FastAPI, layers_db: Engine) -> Iterator[dict[str, str]]:
+    """An editor's token; afterwards the fuzzer's failed logins are forgotten (they throttle its address)."""
     with layers_db.begin() as conn:
-        from sqlalchemy import text
-
         conn.execute(text("DELETE FROM users WHERE username = 'fuzz-editor'"))
         add_user(conn, "fuzz-editor", "fuzz-editor-pass", "editor", ["科区"])
-        return {"Authorization": f"Bearer {issue_token(conn, 'fuzz-editor', 'fuzz')}"}
+        headers = {"Authorization": f"Bearer {issue_token(conn, 'fuzz-editor', 'fuzz')}"}
+    yield headers
+    with layers_db.begin() as conn:
+        conn.execute(text("DELETE FROM login_failures"))
 
 
 def _is_the_one_error_body(response) -> bool:

@@ -164,8 +164,6 @@ def test_a_script_on_another_port_cannot_log_the_user_out_or_upload_an_import(wa
                                                                              demo_db, accounts, engine):
     page = watched.page
     log_in_on_the_map(page, geoapp_server, "editor", "editor-pass-1")
-    statuses: dict[str, int] = {}  # what geoapp answered the attacker's requests (opaque to the attacker's script)
-    page.on("response", lambda r: statuses.__setitem__(r.url.removeprefix(geoapp_server), r.status))
     attack = f"""<!doctype html><title>x</title><script>
         window.attack = async () => {{
           const form = new FormData();
@@ -177,8 +175,11 @@ def test_a_script_on_another_port_cannot_log_the_user_out_or_upload_an_import(wa
         }};</script>"""
     with foreign_site(attack) as url:
         page.goto(url)
-        assert page.evaluate("window.attack()") == "sent"
-    assert statuses["/imports"] == 403 and statuses["/auth/logout"] == 403
+        # what geoapp answered the attacker's requests (opaque to the attacker's script), waited for as events
+        with page.expect_response(f"{geoapp_server}/imports") as upload, \
+                page.expect_response(f"{geoapp_server}/auth/logout") as logout:
+            assert page.evaluate("window.attack()") == "sent"
+    assert upload.value.status == 403 and logout.value.status == 403
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM api_tokens WHERE name = 'login' AND revoked_at IS NOT NULL")
                             ).scalar() == 0  # the login was not revoked
