@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, quote, urlparse
 import httpx
 import pytest
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import Engine, text
 
 from tests.browser_support import Watched, first_marker
@@ -40,8 +41,13 @@ def open_card(w: Watched, server: str, name: str, month: str = MONTH) -> Page:  
     """The map filtered to one project by name, with the month chosen; its marker clicked."""
     page = open_map(w, server, f"q={quote(name)}&month={month}")
     page.wait_for_function(f"document.body.dataset.progressLoaded === '{month}'")
-    first_marker(page).click()
-    page.get_by_test_id("card-progress").wait_for()
+    for attempt in range(3):  # a popup the page closed (a late re-render) is opened again, at most twice
+        first_marker(page).click()
+        try:
+            page.get_by_test_id("card-progress").wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            assert attempt < 2, f"no card with its reports; popups: {page.locator('.leaflet-popup').all_inner_texts()}"
     assert page.locator("[data-testid=card] h3").inner_text() == name
     return page
 
