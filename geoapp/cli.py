@@ -233,6 +233,8 @@ def import_projects(
     update: bool = typer.Option(False, "--update", help="更新已有编号的项目 / update projects whose code exists"),
     lang: str = typer.Option(None, "--lang", help="zh | en (messages)"),
     by: str = typer.Option(None, "--by", help="记录在变更历史中的操作人 / who to record in the history"),
+    bulk: bool = typer.Option(False, "--bulk", help="离线批量载入：全部检查通过后才重建索引（期间读取会等待） / "
+                              "offline bulk load: indexes are rebuilt once every row has passed (readers wait)"),
 ) -> None:
     """Import projects, all or nothing: any problem is listed (row, column, value, reason) and nothing is written."""
     from pathlib import Path
@@ -246,7 +248,7 @@ def import_projects(
     lang = lang or settings.lang
     from geoapp.ingest.readers import ReadLimits
 
-    options = ImportOptions(crs=crs, sheet=sheet, dry_run=dry_run, update=update, actor=by,
+    options = ImportOptions(crs=crs, sheet=sheet, dry_run=dry_run, update=update, actor=by, bulk=bulk,
                             limits=ReadLimits.from_settings(settings))  # GEOAPP_IMPORT_MAX_* (hardening, area B)
     report = import_file(open_database(settings), Path(file), settings.layers_dir, options)
     typer.echo(report.text(lang), err=not report.ok)

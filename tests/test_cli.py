@@ -114,3 +114,19 @@ def test_import_projects_dry_run_writes_nothing_update_writes_and_an_unknown_lan
     assert wrong.returncode == 2
     assert "--lang" in wrong.stderr and "未知的语言“fr”" in wrong.stderr and "use zh or en" in wrong.stderr
     assert state(demo_db) == after
+
+
+def test_an_offline_bulk_import_writes_the_rows_and_keeps_the_indexes(demo_db, inner_points, tmp_path, database_url):
+    from tests.test_ingest import HORQIN, row, write_xlsx
+
+    path = write_xlsx(tmp_path / "cli-bulk.xlsx", [row(1, "科区", inner_points[HORQIN]),
+                                                    row(2, "科区", inner_points[HORQIN])])
+    with demo_db.connect() as conn:
+        indexes = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'projects'")).scalars())
+    bulk = run("import", "projects", str(path), "--bulk", GEOAPP_DATABASE_URL=database_url)
+    assert bulk.returncode == 0, bulk.stderr
+    assert "新增 2" in bulk.stdout
+    with demo_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM projects WHERE code IN ('IMP-001', 'IMP-002')")).scalar() == 2
+        assert set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'projects'")).scalars()) \
+            == indexes

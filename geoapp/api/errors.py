@@ -127,21 +127,29 @@ async def _database(request: Request, exc: Exception) -> JSONResponse:
     # a timeout in the server, or every pooled connection busy for pool_timeout (a burst of slow requests)
     if isinstance(exc, PoolTimeout) or (isinstance(exc, DBAPIError) and _is_timeout(exc)):
         log.warning("request %s: database timeout: %s", request_id, getattr(exc, "orig", exc))
-        return JSONResponse(error_body(503, "数据库繁忙，查询超时，请稍后重试", "the database is busy (timeout); "
-                                       "try again later", request), status_code=503,
-                            headers={"Retry-After": RETRY_AFTER_SECONDS})
+        return _unavailable(request, "数据库繁忙，查询超时，请稍后重试",
+                            "the database is busy (timeout); try again later")
     if isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
         log.warning("request %s: database unavailable: %s", request_id, exc.orig)
-        return JSONResponse(error_body(503, "数据库暂不可用，请稍后重试", "the database is not available, try again "
-                                       "later", request), status_code=503, headers={"Retry-After": RETRY_AFTER_SECONDS})
+        return _unavailable(request, "数据库暂不可用，请稍后重试", "the database is not available, try again later")
     sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
     if isinstance(exc, DataError) or sqlstate.startswith("22"):  # a value the database cannot use (or a NUL)
         log.info("request %s: database refused a value: %s", request_id, getattr(exc, "orig", exc))
         return JSONResponse(error_body(400, "请求中的某个值无法使用（超出范围或格式不对）", "a value of this request "
                                        "cannot be used (out of range or malformed)", request), status_code=400)
     log.error("request %s: database error", request_id, exc_info=exc)
+    return _internal(request)
+
+
+def _unavailable(request: Request, zh: str, en: str) -> JSONResponse:
+    return JSONResponse(error_body(503, zh, en, request), status_code=503, headers={"Retry-After": RETRY_AFTER_SECONDS})
+
+
+def _internal(request: Request) -> JSONResponse:
+    """The generic 500: only the request id, which finds the full record in the server log."""
     return JSONResponse(error_body(500, "服务器内部错误，请联系管理员并提供请求编号", "internal error; tell the "
-                                   "administrator the request id", request), status_code=500)
+                                   "administrator the request id", request), status_code=500,
+                        headers={REQUEST_ID_HEADER: request_id_of(request)})
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -151,9 +159,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         response.headers[REQUEST_ID_HEADER] = request_id_of(request)
         return response
     log.error("request %s: unhandled error", request_id_of(request), exc_info=exc)
-    return JSONResponse(error_body(500, "服务器内部错误，请联系管理员并提供请求编号", "internal error; tell the "
-                                   "administrator the request id", request), status_code=500,
-                        headers={REQUEST_ID_HEADER: request_id_of(request)})
+    return _internal(request)
 
 
 def _database_error(exc: Exception) -> SQLAlchemyError | None:

@@ -28,6 +28,7 @@ import base64
 import hashlib
 import re
 import socket
+from functools import cache
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
@@ -56,7 +57,7 @@ _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.S)
 Origin = tuple[str, str, int]  # scheme, host (lower case), port
 
 
-def _split_host(value: str) -> tuple[str, int | None] | None:
+def split_host(value: str) -> tuple[str, int | None] | None:
     """'Example.org:8000' → ('example.org', 8000); '[::1]' → ('::1', None); None when malformed."""
     value = value.strip().lower()
     if not value:
@@ -78,16 +79,19 @@ def trusted_host_names(settings: Settings) -> list[str]:
     given = [h.strip().lower().strip("[]") for h in settings.trusted_hosts.split(",") if h.strip()]
     if given:
         return given
-    names = ["127.0.0.1", "localhost", "::1"]
-    host = settings.host.strip().lower().strip("[]")
+    return list(_default_host_names(settings.host.strip().lower().strip("[]")))
+
+
+@cache
+def _default_host_names(host: str) -> tuple[str, ...]:
+    """The loopback names and ``host``; listening on every interface, this machine's own names (looked up once:
+    getfqdn asks DNS, and links are built on every items request)."""
     if host in WILDCARD_BINDS:
-        names += {socket.gethostname().lower(), socket.getfqdn().lower()}
-    else:
-        names.append(host)
-    return names
+        return ("127.0.0.1", "localhost", "::1", *sorted({socket.gethostname().lower(), socket.getfqdn().lower()}))
+    return ("127.0.0.1", "localhost", "::1", host)
 
 
-def _host_trusted(host: str, patterns: list[str]) -> bool:
+def host_trusted(host: str, patterns: list[str]) -> bool:
     return any(host == p or p == "*" or (p.startswith("*.") and host.endswith(p[1:])) for p in patterns)
 
 
@@ -166,8 +170,8 @@ class HttpEdge:
 
     def _host_refusal(self, headers: dict[bytes, bytes]) -> GeoappError | None:
         given = headers.get(b"host", b"").decode("latin-1")
-        parsed = _split_host(given)
-        if parsed is not None and _host_trusted(parsed[0], self.hosts):
+        parsed = split_host(given)
+        if parsed is not None and host_trusted(parsed[0], self.hosts):
             return None
         shown = given[:100]
         return GeoappError(zh=f"主机名“{shown}”不在本服务器的受信任主机名中（GEOAPP_TRUSTED_HOSTS）",
@@ -255,7 +259,7 @@ def _cookie_authenticated(headers: dict[bytes, bytes]) -> bool:
 
 def _own_origin(scope: Scope, headers: dict[bytes, bytes]) -> Origin | None:
     """This request's own origin: its scheme (as the server saw it) and its Host, which is trusted by now."""
-    parsed = _split_host(headers.get(b"host", b"").decode("latin-1"))
+    parsed = split_host(headers.get(b"host", b"").decode("latin-1"))
     scheme = scope.get("scheme", "http")
     if parsed is None or scheme not in DEFAULT_PORTS:
         return None

@@ -582,12 +582,12 @@ def _instant_year(value: str) -> int | None:
         return None
     m = _INSTANT.match(value)
     if m is None:
-        raise FilterError("datetime", f"'{value}' 不是 RFC 3339 日期或时间",
-                          f"'{value}' is not an RFC 3339 date or date-time (e.g. 2024-01-01T00:00:00Z)")
+        raise FilterError("datetime", f"'{value[:40]}' 不是 RFC 3339 日期或时间",
+                          f"'{value[:40]}' is not an RFC 3339 date or date-time (e.g. 2024-01-01T00:00:00Z)")
     try:
         date(int(m[1]), int(m[2]), int(m[3]))
     except ValueError:
-        raise FilterError("datetime", f"'{value}' 不是有效日期", f"'{value}' is not a valid date") from None
+        raise FilterError("datetime", f"'{value[:40]}' 不是有效日期", f"'{value[:40]}' is not a valid date") from None
     return int(m[1])
 
 

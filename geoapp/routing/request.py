@@ -59,6 +59,8 @@ def _about(zh: str, en: str) -> str:
     return f"{zh} / {en}"
 
 
+CODE_SEPARATORS = re.compile(r"[,，\s]+")
+
 class PlanSettings(BaseModel):
     """What the team chooses. Times are local clock times HH:MM; durations in minutes.
 
@@ -149,7 +151,7 @@ class PlanSettings(BaseModel):
     @classmethod
     def _codes(cls, value):
         if isinstance(value, str):
-            value = [v for v in re.split(r"[,，\s]+", value) if v]
+            value = split_codes(value)
         return value
 
     @field_validator("priorities")
@@ -214,9 +216,14 @@ def too_many_projects(limit: int, chosen: int, field: str = "projects") -> TooLa
                     parameter=field, limit=limit, setting="plan_max_projects")
 
 
+def split_codes(text: str) -> list[str]:
+    """Project codes given as one text, separated by commas (also Chinese ones) or blanks."""
+    return [v for v in CODE_SEPARATORS.split(text) if v]
+
+
 def _count(value: Any) -> int:
     if isinstance(value, str):
-        return len([v for v in re.split(r"[,，\s]+", value) if v])
+        return len(split_codes(value))
     return len(value) if isinstance(value, list | dict) else 0
 
 

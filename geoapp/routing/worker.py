@@ -30,6 +30,7 @@ import signal
 import threading
 import traceback
 from collections.abc import Awaitable, Callable
+from functools import cache
 from multiprocessing.connection import Connection as Pipe
 from typing import TYPE_CHECKING, Any
 
@@ -48,8 +49,9 @@ PRELOAD = ["geoapp.routing.jobs"]
 JOIN_S = 5.0                 # how long a terminated worker may take to go away
 
 
+@cache
 def _context() -> ForkServerContext:
-    """The fork server context, preloading the planner so that workers start without importing it."""
+    """The fork server context, preloading the planner so that workers start without importing it (once)."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
     return context

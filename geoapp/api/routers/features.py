@@ -344,7 +344,7 @@ def _crs_param(params: dict) -> None:
     values = params.get("crs") or []
     for value in values:
         if value.strip() not in CRS84_FORMS:
-            raise FilterError("crs", f"不支持坐标系 '{value}'", f"unsupported CRS '{value}'", [CRS84])
+            raise FilterError("crs", f"不支持坐标系 '{value[:40]}'", f"unsupported CRS '{value[:40]}'", [CRS84])
 
 
 def _item_id(layer: Layer, feature_id: str) -> Any:

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.exc import DBAPIError
 from starlette.datastructures import URL
 
-from geoapp.api.security import trusted_host_names
+from geoapp.api.security import host_trusted, split_host, trusted_host_names
 from geoapp.errors import NotFound
 from geoapp.layers.registry import Layer, registry
 from geoapp.layers.request import as_params
@@ -65,10 +65,8 @@ def _forwarded(request: Request) -> tuple[str | None, str | None]:
 def _trusted(request: Request, host: str) -> bool:
     """A forwarded host must be a trusted host name (``GEOAPP_TRUSTED_HOSTS``, the list api/security.py checks the
     Host header against), so a client cannot put another site's name into our links."""
-    name = host.split("]")[0].strip("[") if host.startswith("[") else host.rsplit(":", 1)[0]
-    name = name.lower()
-    return any(name == p or p == "*" or (p.startswith("*.") and name.endswith(p[1:]))
-               for p in trusted_host_names(request.app.state.settings))
+    parsed = split_host(host)
+    return parsed is not None and host_trusted(parsed[0], trusted_host_names(request.app.state.settings))
 
 
 def public_url(request: Request) -> URL:

@@ -44,7 +44,7 @@ def styles(request: Request) -> Response:
 def style(request: Request, style_id: str) -> Response:
     """The style JSON (Mapbox/MapLibre style specification v8) drawing divisions, routes, stops and projects."""
     if style_id != STYLE_ID:
-        raise NotFound(f"没有样式 '{style_id}' / no style '{style_id}' (styles: {STYLE_ID})")
+        raise NotFound(f"没有样式 '{style_id[:40]}' / no style '{style_id[:40]}' (styles: {STYLE_ID})")
     return json_response(style_document(request), media_type=MAPBOX_STYLE)
 
 
